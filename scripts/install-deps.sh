@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything atrest needs to build and test, from Debian 12 packages.
+# Idempotent and quick when everything is already there: apt runs only when
+# a package is missing.
+set -euo pipefail
+
+packages=(
+  # toolchains
+  g++ clang clang-format cmake ninja-build pkg-config python3
+  # sanitizer and fuzzer runtimes, symbolizer
+  libclang-rt-14-dev llvm
+  # libraries
+  libssl-dev openssl nlohmann-json3-dev libcli11-dev libboost-dev
+  libsqlite3-dev libtomlplusplus-dev
+  # tests and benchmarks
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#packages[@]} packages present"
+fi
