@@ -1,7 +1,10 @@
 # Build rules shared by every module: warnings, sanitizers and the helpers
 # that declare one library target per module and one test binary per module.
 
-add_compile_options(-Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor)
+# -Wno-missing-field-initializers: designated initializers deliberately leave
+# out members that have default member initializers.
+add_compile_options(-Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor
+                    -Wno-missing-field-initializers)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   # clang 14 with libstdc++ 12 needs these to see Asio's coroutine support.
   add_compile_definitions(BOOST_ASIO_HAS_CO_AWAIT BOOST_ASIO_HAS_STD_COROUTINE)

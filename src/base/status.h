@@ -144,17 +144,21 @@ class [[nodiscard]] Result {
 #define ATREST_CONCAT_(a, b) ATREST_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function when `expr` (a Status) is not OK.
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    ::atrest::Status atrest_status_ = (expr);        \
-    if (!atrest_status_.ok()) return atrest_status_; \
+// __COUNTER__ keeps nested uses (inside lambdas) from shadowing each other.
+#define RETURN_IF_ERROR(expr)                                               \
+  ATREST_RETURN_IF_ERROR_IMPL_(ATREST_CONCAT_(atrest_status_, __COUNTER__), \
+                               expr)
+#define ATREST_RETURN_IF_ERROR_IMPL_(status, expr) \
+  do {                                             \
+    ::atrest::Status status = (expr);              \
+    if (!status.ok()) return status;               \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, F())` declares x from F()'s value or returns its
 // error from the enclosing function.
-#define ASSIGN_OR_RETURN(lhs, rexpr)                                           \
-  ATREST_ASSIGN_OR_RETURN_IMPL_(ATREST_CONCAT_(atrest_result_, __LINE__), lhs, \
-                                rexpr)
+#define ASSIGN_OR_RETURN(lhs, rexpr)                                         \
+  ATREST_ASSIGN_OR_RETURN_IMPL_(ATREST_CONCAT_(atrest_result_, __COUNTER__), \
+                                lhs, rexpr)
 #define ATREST_ASSIGN_OR_RETURN_IMPL_(result, lhs, rexpr) \
   auto result = (rexpr);                                  \
   if (!result.ok()) return result.status();               \

@@ -36,6 +36,16 @@ uint64_t Random::NextU64() {
   return v;
 }
 
+std::string Random::NewUuid() {
+  uint8_t b[16];
+  Fill(b);
+  b[6] = (b[6] & 0x0f) | 0x40;  // Version 4.
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant.
+  std::string hex = HexEncode(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) +
+         "-" + hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
 std::string NormalizeDir(std::string_view dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
   if (dir.empty()) return ".";

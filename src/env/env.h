@@ -45,6 +45,8 @@ class Random {
   // Fills `out` with unpredictable bytes (not for key material; see above).
   virtual void Fill(MutableByteView out) = 0;
   uint64_t NextU64();
+  // A random (version 4) UUID in lower case, e.g. for object ids.
+  std::string NewUuid();
 };
 
 // A file being written. Data reaches the disk durably only after Sync().

@@ -182,3 +182,20 @@ TEST(RandomTest, NextU64UsesFill) {
 
 }  // namespace
 }  // namespace atrest::env
+
+namespace atrest::env {
+namespace {
+
+TEST(RandomTest, NewUuidIsVersion4AndUnique) {
+  std::string a = Env::Default().random().NewUuid();
+  std::string b = Env::Default().random().NewUuid();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[8], '-');
+  EXPECT_EQ(a[14], '4');
+  EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef-"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace atrest::env

@@ -1,0 +1,177 @@
+#include "app/config.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <limits>
+
+namespace atrest::app {
+namespace {
+
+// How a setting is parsed from text and stored in Config.
+struct Setting {
+  SettingInfo info;
+  std::function<Status(Config&, const std::string&)> set;
+};
+
+template <typename Int>
+std::function<Status(Config&, const std::string&)> IntField(Int Config::*field,
+                                                            int64_t min,
+                                                            int64_t max) {
+  return [=](Config& c, const std::string& text) -> Status {
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < min ||
+        v > max) {
+      return InvalidArgumentError("must be an integer from " +
+                                  std::to_string(min) + " to " +
+                                  std::to_string(max));
+    }
+    c.*field = static_cast<Int>(v);
+    return Status::Ok();
+  };
+}
+
+std::function<Status(Config&, const std::string&)> StringField(
+    std::string Config::*field) {
+  return [=](Config& c, const std::string& text) {
+    c.*field = text;
+    return Status::Ok();
+  };
+}
+
+std::function<Status(Config&, const std::string&)> BoolField(
+    bool Config::*field) {
+  return [=](Config& c, const std::string& text) -> Status {
+    if (text == "true" || text == "1" || text == "yes") {
+      c.*field = true;
+    } else if (text == "false" || text == "0" || text == "no") {
+      c.*field = false;
+    } else {
+      return InvalidArgumentError("must be true or false");
+    }
+    return Status::Ok();
+  };
+}
+
+Setting Make(std::string toml_key, std::string help,
+             std::function<Status(Config&, const std::string&)> set) {
+  std::string env = "ATREST_";
+  std::string flag = "--";
+  for (char ch : toml_key) {
+    env += ch == '.' ? '_' : static_cast<char>(std::toupper(ch));
+    flag += (ch == '.' || ch == '_') ? '-' : ch;
+  }
+  return {{toml_key, env, flag, std::move(help)}, std::move(set)};
+}
+
+const std::vector<Setting>& Table() {
+  static const std::vector<Setting> table = {
+      Make("server.data_dir", "where metadata, blobs and keys are kept",
+           StringField(&Config::data_dir)),
+      Make("server.listen_address", "address to listen on",
+           StringField(&Config::listen_address)),
+      Make("server.port", "HTTPS port", IntField(&Config::port, 0, 65535)),
+      Make("server.domain", "DNS domain of the endpoints",
+           StringField(&Config::domain)),
+      Make("server.tls_cert_file", "PEM certificate chain (default: generated)",
+           StringField(&Config::tls_cert_file)),
+      Make("server.tls_key_file", "PEM private key of the certificate",
+           StringField(&Config::tls_key_file)),
+      Make("server.threads", "worker threads (0: one per core)",
+           IntField(&Config::threads, 0, 256)),
+      Make("server.max_connections", "open connections at most",
+           IntField(&Config::max_connections, 1, 1000000)),
+      Make("server.access_log", "JSON-lines access log file ('-': stdout)",
+           StringField(&Config::access_log)),
+      Make("crypto.fips", "use only OpenSSL's FIPS provider",
+           BoolField(&Config::fips)),
+      Make("crypto.fips_module_dir", "directory holding fips.so",
+           StringField(&Config::fips_module_dir)),
+      Make("limits.max_upload_bytes", "largest file upload",
+           IntField(&Config::max_upload_bytes, 1,
+                    std::numeric_limits<int64_t>::max())),
+      Make("limits.request_timeout_seconds", "longest request",
+           IntField(&Config::request_timeout_seconds, 1, 86400)),
+      Make("limits.idle_timeout_seconds", "keep-alive idle time",
+           IntField(&Config::idle_timeout_seconds, 1, 3600)),
+  };
+  return table;
+}
+
+// The TOML value at a dotted key as text, or nullopt when absent.
+Result<std::optional<std::string>> TomlText(const toml::table& doc,
+                                            const std::string& key) {
+  toml::node_view<const toml::node> node = doc.at_path(key);
+  if (!node) return std::optional<std::string>();
+  if (auto s = node.value<std::string>(); s && node.is_string()) return s;
+  if (auto b = node.value<bool>(); b && node.is_boolean()) {
+    return std::optional<std::string>(*b ? "true" : "false");
+  }
+  if (auto i = node.value<int64_t>(); i && node.is_integer()) {
+    return std::optional<std::string>(std::to_string(*i));
+  }
+  return InvalidArgumentError(key + " has an unsupported type");
+}
+
+}  // namespace
+
+const std::vector<SettingInfo>& Settings() {
+  static const std::vector<SettingInfo> infos = [] {
+    std::vector<SettingInfo> v;
+    for (const Setting& s : Table()) v.push_back(s.info);
+    return v;
+  }();
+  return infos;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Result<Config> LoadConfig(const std::string& toml_path, const EnvLookup& env,
+                          const std::map<std::string, std::string>& flags) {
+  Config config;
+  std::optional<toml::table> doc;
+  if (!toml_path.empty()) {
+    // toml++ reports parse errors by exception when the compiler has them;
+    // turn the exception into a Status here, at the library boundary.
+    try {
+      doc = toml::parse_file(toml_path);
+    } catch (const toml::parse_error& err) {
+      return InvalidArgumentError(
+          "config file " + toml_path + ": " + std::string(err.description()) +
+          " (line " + std::to_string(err.source().begin.line) + ")");
+    }
+  }
+  for (const Setting& s : Table()) {
+    if (doc) {
+      Result<std::optional<std::string>> v = TomlText(*doc, s.info.toml_key);
+      if (!v.ok()) return v.status().WithContext("config file " + toml_path);
+      if (*v) {
+        RETURN_IF_ERROR(s.set(config, **v)
+                            .WithContext("config file " + toml_path + ": " +
+                                         s.info.toml_key));
+      }
+    }
+    if (std::optional<std::string> v = env(s.info.env_var)) {
+      RETURN_IF_ERROR(s.set(config, *v).WithContext(s.info.env_var));
+    }
+    if (auto it = flags.find(s.info.flag); it != flags.end()) {
+      RETURN_IF_ERROR(s.set(config, it->second).WithContext(s.info.flag));
+    }
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return InvalidArgumentError(
+        "server.tls_cert_file and server.tls_key_file go together: set both "
+        "or neither");
+  }
+  return config;
+}
+
+}  // namespace atrest::app

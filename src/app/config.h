@@ -1,0 +1,65 @@
+// The server's configuration: embedded defaults, overridden by a TOML file,
+// then by ATREST_* environment variables, then by command-line flags.
+//
+// Every setting has one entry in the table in config.cc, which gives its
+// TOML key ("server.port"), environment variable (ATREST_SERVER_PORT) and
+// flag (--server-port). `atrest serve` with nothing set runs on the
+// embedded defaults: SQLite and local files in ./atrest-data, the built-in
+// vault and identity provider, HTTPS on 127.0.0.1:8443 for *.localhost.
+#ifndef ATREST_APP_CONFIG_H_
+#define ATREST_APP_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace atrest::app {
+
+struct Config {
+  // [server]
+  std::string data_dir = "atrest-data";
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 8443;
+  std::string domain = "localhost";
+  std::string tls_cert_file;  // Empty: generate a CA and certificate.
+  std::string tls_key_file;
+  int threads = 0;  // 0: one per core.
+  int max_connections = 10000;
+  std::string access_log = "-";  // "-" is standard output; "" disables.
+  // [crypto]
+  bool fips = false;
+  std::string fips_module_dir;
+  // [limits]
+  int64_t max_upload_bytes = int64_t{512} << 20;
+  int request_timeout_seconds = 300;
+  int idle_timeout_seconds = 75;
+};
+
+// One configurable setting, for the loader and for `atrest serve --help`.
+struct SettingInfo {
+  std::string toml_key;  // "server.port"
+  std::string env_var;   // "ATREST_SERVER_PORT"
+  std::string flag;      // "--server-port"
+  std::string help;
+};
+const std::vector<SettingInfo>& Settings();
+
+// Looks up an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnvironment();
+
+// Builds the configuration. `toml_path` may be empty (no file); a named file
+// that does not exist is an error. `flags` maps flag names ("--server-port")
+// to the values given on the command line. Each bad value is
+// InvalidArgument naming where it came from and what is allowed.
+Result<Config> LoadConfig(const std::string& toml_path, const EnvLookup& env,
+                          const std::map<std::string, std::string>& flags);
+
+}  // namespace atrest::app
+
+#endif  // ATREST_APP_CONFIG_H_

@@ -1,0 +1,99 @@
+#include "app/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "env/testing.h"
+
+namespace atrest::app {
+namespace {
+
+using ::testing::HasSubstr;
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string WriteToml(const std::string& text) {
+    std::string path = dir_.Join("atrest.toml");
+    std::ofstream(path) << text;
+    return path;
+  }
+  env::ScopedTempDir dir_ = std::move(env::ScopedTempDir::Create()).value();
+};
+
+TEST_F(ConfigTest, EmbeddedDefaultsNeedNothing) {
+  Result<Config> c = LoadConfig("", FakeEnv({}), {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->port, 8443);
+  EXPECT_EQ(c->domain, "localhost");
+  EXPECT_EQ(c->data_dir, "atrest-data");
+  EXPECT_FALSE(c->fips);
+}
+
+TEST_F(ConfigTest, FlagsBeatEnvironmentWhichBeatsTheFile) {
+  std::string path = WriteToml(
+      "[server]\nport = 9000\ndomain = \"example.test\"\n"
+      "data_dir = \"/srv/atrest\"\n[crypto]\nfips = true\n");
+  Result<Config> c = LoadConfig(
+      path,
+      FakeEnv({{"ATREST_SERVER_PORT", "9100"}, {"ATREST_CRYPTO_FIPS", "0"}}),
+      {{"--server-port", "9200"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->port, 9200);                   // Flag.
+  EXPECT_FALSE(c->fips);                      // Environment over file.
+  EXPECT_EQ(c->domain, "example.test");       // File.
+  EXPECT_EQ(c->data_dir, "/srv/atrest");      // File.
+  EXPECT_EQ(c->listen_address, "127.0.0.1");  // Default.
+}
+
+TEST_F(ConfigTest, BadValuesSayWhereAndWhat) {
+  Result<Config> c =
+      LoadConfig("", FakeEnv({{"ATREST_SERVER_PORT", "99999"}}), {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("ATREST_SERVER_PORT"));
+  EXPECT_THAT(c.status().message(), HasSubstr("0 to 65535"));
+
+  c = LoadConfig(WriteToml("[server]\nport = \"x\"\n"), FakeEnv({}), {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("server.port"));
+
+  c = LoadConfig(WriteToml("[server\n"), FakeEnv({}), {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("line 1"));
+
+  c = LoadConfig(dir_.Join("missing.toml"), FakeEnv({}), {});
+  EXPECT_FALSE(c.ok());
+
+  c = LoadConfig("", FakeEnv({}), {{"--crypto-fips", "maybe"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("--crypto-fips"));
+}
+
+TEST_F(ConfigTest, CertificateAndKeyGoTogether) {
+  Result<Config> c =
+      LoadConfig("", FakeEnv({}), {{"--server-tls-cert-file", "/c.pem"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("set both"));
+}
+
+TEST_F(ConfigTest, EverySettingHasDistinctNames) {
+  std::set<std::string> seen;
+  for (const SettingInfo& s : Settings()) {
+    EXPECT_TRUE(seen.insert(s.env_var).second) << s.env_var;
+    EXPECT_TRUE(seen.insert(s.flag).second) << s.flag;
+    EXPECT_EQ(s.env_var.rfind("ATREST_", 0), 0u);
+  }
+  EXPECT_EQ(Settings()[2].flag, "--server-port");
+}
+
+}  // namespace
+}  // namespace atrest::app

@@ -1,0 +1,284 @@
+#include "identity/identity_service.h"
+
+#include <algorithm>
+
+#include "base/base64.h"
+#include "crypto/jwk.h"
+#include "crypto/random.h"
+#include "crypto/secret_hash.h"
+
+namespace atrest::identity {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kDefaultSuffix = "/.default";
+
+std::string NewClientSecret() {
+  uint8_t raw[32];
+  crypto::RandomBytes(raw);
+  return Base64UrlEncode(raw);
+}
+
+}  // namespace
+
+IdentityService::IdentityService(store::Store& store, env::Env& env,
+                                 std::unique_ptr<crypto::Aead> signing_key_seal,
+                                 IdentityOptions options)
+    : store_(store),
+      env_(env),
+      seal_(std::move(signing_key_seal)),
+      options_(std::move(options)) {}
+
+int64_t IdentityService::Now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             env_.clock().Now().time_since_epoch())
+      .count();
+}
+
+std::string IdentityService::Issuer(const std::string& tenant_id) const {
+  return options_.authority + "/" + tenant_id + "/v2.0";
+}
+
+Result<store::Tenant> IdentityService::CreateTenant(
+    const std::string& display_name) {
+  store::Tenant t{.id = env_.random().NewUuid(),
+                  .display_name = display_name,
+                  .created_at = Now()};
+  RETURN_IF_ERROR(store_.Transact(
+      [&](store::Transaction& tx) { return tx.tenants().Create(t); }));
+  return t;
+}
+
+Result<ServicePrincipalCredentials> IdentityService::CreateServicePrincipal(
+    const std::string& tenant_id, const std::string& display_name) {
+  ServicePrincipalCredentials creds{.tenant_id = tenant_id,
+                                    .object_id = env_.random().NewUuid(),
+                                    .app_id = env_.random().NewUuid(),
+                                    .display_name = display_name,
+                                    .client_secret = NewClientSecret()};
+  ASSIGN_OR_RETURN(std::string hash, crypto::HashSecret(creds.client_secret));
+  const int64_t now = Now();
+  store::Principal p{.object_id = creds.object_id,
+                     .tenant_id = tenant_id,
+                     .kind = store::PrincipalKind::kServicePrincipal,
+                     .display_name = display_name,
+                     .app_id = creds.app_id,
+                     .created_at = now};
+  RETURN_IF_ERROR(store_.Transact([&](store::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.principals().Create(p));
+    return tx.principals().AddSecret(
+        {.principal_id = p.object_id,
+         .key_id = env_.random().NewUuid(),
+         .secret_hash = hash,
+         .not_before = now,
+         .expires_at = now + int64_t{2} * 365 * 24 * 3600});
+  }));
+  return creds;
+}
+
+Result<std::string> IdentityService::AddClientSecret(
+    const std::string& object_id) {
+  std::string secret = NewClientSecret();
+  ASSIGN_OR_RETURN(std::string hash, crypto::HashSecret(secret));
+  const int64_t now = Now();
+  RETURN_IF_ERROR(store_.Transact([&](store::Transaction& tx) -> Status {
+    return tx.principals().AddSecret(
+        {.principal_id = object_id,
+         .key_id = env_.random().NewUuid(),
+         .secret_hash = hash,
+         .not_before = now,
+         .expires_at = now + int64_t{2} * 365 * 24 * 3600});
+  }));
+  return secret;
+}
+
+Result<store::Principal> IdentityService::CreateManagedIdentity(
+    const std::string& tenant_id, const std::string& resource_id,
+    const std::string& display_name) {
+  store::Principal p{.object_id = env_.random().NewUuid(),
+                     .tenant_id = tenant_id,
+                     .kind = store::PrincipalKind::kManagedIdentity,
+                     .display_name = display_name,
+                     .resource_id = resource_id,
+                     .created_at = Now()};
+  RETURN_IF_ERROR(store_.Transact(
+      [&](store::Transaction& tx) { return tx.principals().Create(p); }));
+  return p;
+}
+
+Status IdentityService::DeletePrincipal(const std::string& object_id) {
+  return store_.Transact([&](store::Transaction& tx) {
+    return tx.principals().Delete(object_id);
+  });
+}
+
+Result<AccessToken> IdentityService::ClientCredentials(
+    const std::string& tenant_id, const std::string& client_id,
+    const std::string& client_secret, const std::string& scope) {
+  // One "<resource>/.default" scope, as the client-credentials grant needs.
+  std::string resource;
+  if (scope.size() > kDefaultSuffix.size() &&
+      scope.find(' ') == std::string::npos && scope.ends_with(kDefaultSuffix)) {
+    resource = scope.substr(0, scope.size() - kDefaultSuffix.size());
+  } else {
+    return InvalidArgumentError(
+        "scope must be a single '<resource>/.default' for the "
+        "client_credentials grant");
+  }
+  const int64_t now = Now();
+  struct Found {
+    store::Principal principal;
+    std::vector<store::ClientSecret> secrets;
+  };
+  Result<Found> found =
+      store_.ReadResult([&](store::Transaction& tx) -> Result<Found> {
+        ASSIGN_OR_RETURN(
+            store::Principal p,
+            tx.principals().FindServicePrincipalByAppId(tenant_id, client_id));
+        ASSIGN_OR_RETURN(auto secrets,
+                         tx.principals().ListSecrets(p.object_id));
+        return Found{std::move(p), std::move(secrets)};
+      });
+  if (!found.ok()) {
+    if (found.status().code() == StatusCode::kNotFound) {
+      return UnauthenticatedError("application " + client_id +
+                                  " was not found in tenant " + tenant_id);
+    }
+    return found.status();
+  }
+  const bool valid =
+      std::any_of(found->secrets.begin(), found->secrets.end(),
+                  [&](const store::ClientSecret& s) {
+                    return now >= s.not_before && now <= s.expires_at &&
+                           crypto::VerifySecret(client_secret, s.secret_hash);
+                  });
+  if (!valid) {
+    return UnauthenticatedError("invalid client secret provided for " +
+                                client_id);
+  }
+  return Issue(found->principal, resource);
+}
+
+Result<AccessToken> IdentityService::ManagedIdentityToken(
+    const std::string& object_id, const std::string& resource) {
+  ASSIGN_OR_RETURN(store::Principal p,
+                   store_.ReadResult([&](store::Transaction& tx) {
+                     return tx.principals().Get(object_id);
+                   }));
+  if (p.kind != store::PrincipalKind::kManagedIdentity) {
+    return InvalidArgumentError(object_id + " is not a managed identity");
+  }
+  return Issue(p, resource);
+}
+
+Result<AccessToken> IdentityService::Issue(const store::Principal& principal,
+                                           const std::string& resource) {
+  ASSIGN_OR_RETURN(LoadedKey key, ActiveKey(principal.tenant_id));
+  const int64_t now = Now();
+  const int64_t exp = now + options_.token_lifetime.count();
+  const std::string app_id =
+      principal.app_id.empty() ? principal.object_id : principal.app_id;
+  json claims = {{"aud", resource},
+                 {"iss", Issuer(principal.tenant_id)},
+                 {"iat", now},
+                 {"nbf", now},
+                 {"exp", exp},
+                 {"tid", principal.tenant_id},
+                 {"oid", principal.object_id},
+                 {"sub", principal.object_id},
+                 {"appid", app_id},
+                 {"azp", app_id},
+                 {"idtyp", "app"},
+                 {"ver", "2.0"},
+                 {"uti", env_.random().NewUuid()}};
+  ASSIGN_OR_RETURN(std::string token, SignJwt(claims, *key.key, key.kid));
+  return AccessToken{.token = std::move(token),
+                     .expires_in = options_.token_lifetime.count(),
+                     .expires_on = exp};
+}
+
+json IdentityService::OpenIdConfiguration(const std::string& tenant_id) const {
+  const std::string base = options_.authority + "/" + tenant_id;
+  return {{"issuer", Issuer(tenant_id)},
+          {"authorization_endpoint", base + "/oauth2/v2.0/authorize"},
+          {"token_endpoint", base + "/oauth2/v2.0/token"},
+          {"jwks_uri", base + "/discovery/v2.0/keys"},
+          {"token_endpoint_auth_methods_supported",
+           json::array({"client_secret_post"})},
+          {"response_types_supported", json::array({"token"})},
+          {"id_token_signing_alg_values_supported", json::array({"RS256"})},
+          {"subject_types_supported", json::array({"pairwise"})},
+          {"scopes_supported", json::array({"openid"})},
+          {"grant_types_supported", json::array({"client_credentials"})},
+          {"tenant_region_scope", nullptr},
+          {"cloud_instance_name", "atrest"}};
+}
+
+Result<json> IdentityService::Jwks(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(std::vector<LoadedKey> keys, ValidKeys(tenant_id));
+  json out = json::array();
+  for (const LoadedKey& k : keys) {
+    json jwk = crypto::PublicKeyToJwk(k.key->PublicKey(), "RSA");
+    jwk["kid"] = k.kid;
+    jwk["use"] = "sig";
+    jwk["alg"] = "RS256";
+    out.push_back(std::move(jwk));
+  }
+  return json{{"keys", std::move(out)}};
+}
+
+Result<Caller> IdentityService::Authenticate(
+    std::string_view token, const std::vector<std::string>& audiences,
+    const std::optional<std::string>& tenant_id) {
+  // The kid names the key; the tenant comes from the (not yet verified)
+  // claims, and is checked again once the signature verifies.
+  std::optional<std::string> claimed_tenant;
+  KeyResolver resolve =
+      [&](std::string_view kid) -> Result<crypto::RsaPublicKey> {
+    if (!claimed_tenant) return NotFoundError("no tenant");
+    ASSIGN_OR_RETURN(std::vector<LoadedKey> keys, ValidKeys(*claimed_tenant));
+    for (const LoadedKey& k : keys) {
+      if (k.kid == kid) return k.key->PublicKey();
+    }
+    return NotFoundError("unknown kid");
+  };
+  {
+    const size_t dot1 = token.find('.');
+    const size_t dot2 =
+        dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+    if (dot2 != std::string_view::npos) {
+      Result<Bytes> payload =
+          Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+      if (payload.ok()) {
+        json c = json::parse(payload->begin(), payload->end(), nullptr, false);
+        if (c.is_object() && c.contains("tid") && c["tid"].is_string()) {
+          claimed_tenant = c["tid"].get<std::string>();
+        }
+      }
+    }
+  }
+  JwtResult r = VerifyJwt(token, resolve,
+                          {.issuer = options_.authority + "/{tenantid}/v2.0",
+                           .audiences = audiences,
+                           .tenant_id = tenant_id,
+                           .now = env_.clock().Now()});
+  if (!r.ok()) return r.failure->status;
+  const json& c = *r.claims;
+  Caller caller{.tenant_id = c.value("tid", ""),
+                .object_id = c.value("oid", ""),
+                .app_id = c.value("appid", ""),
+                .audience = c["aud"].is_string() ? c["aud"].get<std::string>()
+                                                 : audiences.front()};
+  // A deleted principal's tokens stop working at once (a disabled managed
+  // identity must lose access to keys immediately).
+  Result<store::Principal> p = store_.ReadResult([&](store::Transaction& tx) {
+    return tx.principals().Get(caller.object_id);
+  });
+  if (!p.ok() || p->tenant_id != caller.tenant_id) {
+    return UnauthenticatedError("the token's principal no longer exists");
+  }
+  return caller;
+}
+
+}  // namespace atrest::identity

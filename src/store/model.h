@@ -1,0 +1,139 @@
+// Plain rows of the metadata store (DESIGN.md §5): the identity and
+// management entities. These are values with no SQL in them; every Store
+// implementation reads and writes exactly these fields.
+//
+// Conventions:
+//  * Ids are strings. GUID-shaped ids (tenant, subscription, objectId, appId,
+//    key ids, role assignment ids) are stored exactly as given; callers pass
+//    them in lower case so that lookups match.
+//  * Names that ARM treats case-insensitively (resource group names, role
+//    assignment scopes) are stored as given and matched ignoring ASCII case.
+//  * Times are UnixSeconds (seconds since 1970-01-01T00:00:00Z, UTC), the
+//    unit of JWT iat/nbf/exp; the store never reads a clock itself.
+//
+// Thread safety: plain values.
+#ifndef ATREST_STORE_MODEL_H_
+#define ATREST_STORE_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/bytes.h"
+
+namespace atrest::store {
+
+using UnixSeconds = int64_t;
+
+// A directory (Entra tenant).
+struct Tenant {
+  std::string id;  // GUID.
+  std::string display_name;
+  UnixSeconds created_at = 0;
+
+  friend bool operator==(const Tenant&, const Tenant&) = default;
+};
+
+// ARM subscription states, spelled as ARM spells them on the wire.
+enum class SubscriptionState {
+  kEnabled,
+  kWarned,
+  kPastDue,
+  kDisabled,
+  kDeleted
+};
+std::string_view SubscriptionStateName(SubscriptionState state);
+// Inverse of SubscriptionStateName; nullopt for an unknown name.
+std::optional<SubscriptionState> ParseSubscriptionState(std::string_view name);
+
+// A subscription; belongs to exactly one tenant.
+struct Subscription {
+  std::string id;  // subscriptionId (GUID), also its ARM name.
+  std::string tenant_id;
+  std::string display_name;
+  SubscriptionState state = SubscriptionState::kEnabled;
+  UnixSeconds created_at = 0;
+
+  friend bool operator==(const Subscription&, const Subscription&) = default;
+};
+
+// A resource group. Its key is (subscription_id, name ignoring case).
+struct ResourceGroup {
+  std::string subscription_id;
+  std::string name;      // As the creator spelled it.
+  std::string location;  // Immutable after creation.
+  std::map<std::string, std::string> tags;
+  UnixSeconds created_at = 0;
+
+  friend bool operator==(const ResourceGroup&, const ResourceGroup&) = default;
+};
+
+enum class PrincipalKind { kUser, kServicePrincipal, kManagedIdentity };
+std::string_view PrincipalKindName(PrincipalKind kind);
+std::optional<PrincipalKind> ParsePrincipalKind(std::string_view name);
+
+// Anything a token can be issued to. Which optional field is set depends on
+// `kind`, and the store enforces it:
+//  * kUser: user_principal_name (e.g. "alice@contoso.example"), unique per
+//    tenant.
+//  * kServicePrincipal: app_id (the OAuth client_id), unique per tenant.
+//  * kManagedIdentity: resource_id, the ARM id of the resource the identity
+//    belongs to; unique over the whole store.
+// The other two must be empty.
+struct Principal {
+  std::string object_id;  // GUID; the token's oid claim.
+  std::string tenant_id;
+  PrincipalKind kind = PrincipalKind::kUser;
+  std::string display_name;
+  std::string user_principal_name;
+  std::string app_id;
+  std::string resource_id;
+  UnixSeconds created_at = 0;
+
+  friend bool operator==(const Principal&, const Principal&) = default;
+};
+
+// A client secret of a service principal. The store keeps only the slow,
+// salted hash string computed by the identity service (an opaque, self-
+// describing string such as a PHC string); the secret itself never reaches
+// the store.
+struct ClientSecret {
+  std::string principal_id;  // object_id of a kServicePrincipal.
+  std::string key_id;        // GUID, unique per principal.
+  std::string secret_hash;   // Opaque; never logged or put in messages.
+  UnixSeconds not_before = 0;
+  UnixSeconds expires_at = 0;
+
+  friend bool operator==(const ClientSecret&, const ClientSecret&) = default;
+};
+
+// An RBAC role assignment: `principal_id` holds `role_name` at `scope` (an
+// ARM id such as "/subscriptions/<id>/resourceGroups/<name>").
+struct RoleAssignment {
+  std::string id;  // GUID; the assignment's ARM name.
+  std::string principal_id;
+  std::string role_name;  // E.g. "Key Vault Crypto User".
+  std::string scope;
+  UnixSeconds created_at = 0;
+
+  friend bool operator==(const RoleAssignment&,
+                         const RoleAssignment&) = default;
+};
+
+// A tenant's token-signing key. The private key arrives already sealed by
+// the key hierarchy; the store keeps the opaque bytes.
+struct SigningKey {
+  std::string tenant_id;
+  std::string kid;  // Unique per tenant; the JWS "kid" header.
+  UnixSeconds created_at = 0;
+  UnixSeconds not_after = 0;  // Last second at which it may sign.
+  Bytes sealed_private_key;
+
+  friend bool operator==(const SigningKey&, const SigningKey&) = default;
+};
+
+}  // namespace atrest::store
+
+#endif  // ATREST_STORE_MODEL_H_

@@ -1,0 +1,147 @@
+// Per-entity repositories of the metadata store. Callers reach them only
+// through a Transaction (store/store.h), so every call runs inside exactly one
+// transaction, and nothing here speaks SQL.
+//
+// Errors common to every method:
+//  * NotFound: the row named by the key does not exist (Get, Update, Delete),
+//    or a row it must refer to does not exist (Create).
+//  * AlreadyExists: a unique key is taken; the message names the entity and
+//    the key.
+//  * FailedPrecondition: a delete that other rows still depend on, or a
+//    write inside a read-only transaction.
+//  * InvalidArgument: a required field is empty or the fields contradict.
+//  * Aborted: a concurrency conflict that outlived the store's retries.
+//  * Internal: anything else. Messages never carry secrets or SQL.
+// A failed method leaves the transaction usable; whether the whole
+// transaction still commits is up to the callback's return value.
+//
+// Lists are ordered as documented per method and are not paginated.
+//
+// Thread safety: a repository belongs to its Transaction and is used only on
+// the thread running that transaction's callback.
+#ifndef ATREST_STORE_REPOS_H_
+#define ATREST_STORE_REPOS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/model.h"
+
+namespace atrest::store {
+
+class TenantRepo {
+ public:
+  virtual ~TenantRepo() = default;
+  virtual Status Create(const Tenant& tenant) = 0;
+  virtual Result<Tenant> Get(const std::string& id) = 0;
+  // Ordered by id.
+  virtual Result<std::vector<Tenant>> List() = 0;
+  // FailedPrecondition while subscriptions, principals or signing keys of
+  // the tenant exist.
+  virtual Status Delete(const std::string& id) = 0;
+};
+
+class SubscriptionRepo {
+ public:
+  virtual ~SubscriptionRepo() = default;
+  // NotFound when the tenant does not exist.
+  virtual Status Create(const Subscription& sub) = 0;
+  virtual Result<Subscription> Get(const std::string& id) = 0;
+  // Ordered by id.
+  virtual Result<std::vector<Subscription>> ListByTenant(
+      const std::string& tenant_id) = 0;
+  // Replaces display_name and state; id, tenant and created_at never change.
+  virtual Status Update(const Subscription& sub) = 0;
+  // Deleting a subscription is not an ARM operation (ARM cancels them, which
+  // is a state change); the store refuses with FailedPrecondition while the
+  // subscription has resource groups, so nothing is destroyed by accident.
+  virtual Status Delete(const std::string& id) = 0;
+};
+
+class ResourceGroupRepo {
+ public:
+  virtual ~ResourceGroupRepo() = default;
+  // NotFound when the subscription does not exist; AlreadyExists when a group
+  // of the same name, ignoring case, exists in it.
+  virtual Status Create(const ResourceGroup& group) = 0;
+  // `name` matches ignoring ASCII case.
+  virtual Result<ResourceGroup> Get(const std::string& subscription_id,
+                                    const std::string& name) = 0;
+  // Ordered by name ignoring case.
+  virtual Result<std::vector<ResourceGroup>> ListBySubscription(
+      const std::string& subscription_id) = 0;
+  // Replaces all tags.
+  virtual Status SetTags(const std::string& subscription_id,
+                         const std::string& name,
+                         const std::map<std::string, std::string>& tags) = 0;
+  // As in ARM, deleting a group deletes everything in it: rows of resources
+  // that live in a group (added by later migrations) go with it.
+  virtual Status Delete(const std::string& subscription_id,
+                        const std::string& name) = 0;
+};
+
+class PrincipalRepo {
+ public:
+  virtual ~PrincipalRepo() = default;
+  // NotFound when the tenant does not exist; AlreadyExists for a taken
+  // object_id, user principal name, app id or managed identity resource.
+  virtual Status Create(const Principal& principal) = 0;
+  virtual Result<Principal> Get(const std::string& object_id) = 0;
+  virtual Result<Principal> FindServicePrincipalByAppId(
+      const std::string& tenant_id, const std::string& app_id) = 0;
+  virtual Result<Principal> FindUserByName(
+      const std::string& tenant_id, const std::string& user_principal_name) = 0;
+  virtual Result<Principal> FindManagedIdentityByResource(
+      const std::string& resource_id) = 0;
+  // Ordered by object_id.
+  virtual Result<std::vector<Principal>> ListByTenant(
+      const std::string& tenant_id) = 0;
+  // Also deletes the principal's client secrets and role assignments, so a
+  // later principal (always with a fresh objectId) inherits nothing.
+  virtual Status Delete(const std::string& object_id) = 0;
+
+  // InvalidArgument unless the principal is a service principal.
+  virtual Status AddSecret(const ClientSecret& secret) = 0;
+  // Ordered by key_id.
+  virtual Result<std::vector<ClientSecret>> ListSecrets(
+      const std::string& principal_id) = 0;
+  virtual Status DeleteSecret(const std::string& principal_id,
+                              const std::string& key_id) = 0;
+};
+
+class RoleAssignmentRepo {
+ public:
+  virtual ~RoleAssignmentRepo() = default;
+  // NotFound when the principal does not exist; AlreadyExists for a taken id
+  // or when the principal already holds the role at the same scope
+  // (ignoring case), as ARM's RoleAssignmentExists.
+  virtual Status Create(const RoleAssignment& assignment) = 0;
+  virtual Result<RoleAssignment> Get(const std::string& id) = 0;
+  // Ordered by id.
+  virtual Result<std::vector<RoleAssignment>> ListForPrincipal(
+      const std::string& principal_id) = 0;
+  // Assignments whose scope equals `scope` ignoring case; ordered by id.
+  virtual Result<std::vector<RoleAssignment>> ListAtScope(
+      const std::string& scope) = 0;
+  virtual Status Delete(const std::string& id) = 0;
+};
+
+class SigningKeyRepo {
+ public:
+  virtual ~SigningKeyRepo() = default;
+  // NotFound when the tenant does not exist.
+  virtual Status Add(const SigningKey& key) = 0;
+  virtual Result<SigningKey> Get(const std::string& tenant_id,
+                                 const std::string& kid) = 0;
+  // Newest first (created_at descending, then kid).
+  virtual Result<std::vector<SigningKey>> ListByTenant(
+      const std::string& tenant_id) = 0;
+  virtual Status Delete(const std::string& tenant_id,
+                        const std::string& kid) = 0;
+};
+
+}  // namespace atrest::store
+
+#endif  // ATREST_STORE_REPOS_H_

@@ -1,0 +1,138 @@
+// Internal to store/: a thin RAII layer over one sqlite3 connection, its
+// prepared-statement cache, and the mapping of SQLite result codes to Status.
+// Nothing outside store/ includes this header.
+//
+// Thread safety: a Connection and the Statements it hands out are used by one
+// thread at a time (SqliteStore's pool guarantees it).
+#ifndef ATREST_STORE_SQLITE_DB_H_
+#define ATREST_STORE_SQLITE_DB_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace atrest::store::sqlite {
+
+class Connection;
+
+// A prepared statement borrowed from the connection's cache (or, when the
+// cached one is already in use, a private one). Bind* calls are chained; the
+// first bind error is reported by Step/Run. The statement is reset and its
+// bindings cleared when this object is destroyed.
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  ~Statement();
+
+  // Parameters are numbered from 1, as in SQL "?1".
+  Statement& Bind(int index, std::string_view text);
+  Statement& Bind(int index, int64_t value);
+  Statement& BindBlob(int index, ByteView blob);
+
+  // Advances; true when a row is available, false when done.
+  Result<bool> Step();
+  // Steps to completion; for statements that return no rows.
+  Status Run();
+
+  // Columns are numbered from 0. NULL reads as "" / 0 / empty.
+  std::string Text(int column) const;
+  int64_t Int(int column) const;
+  Bytes Blob(int column) const;
+
+ private:
+  friend class Connection;
+  Statement(Connection* conn, sqlite3_stmt* stmt, bool owned,
+            std::string_view op);
+
+  Connection* conn_;
+  sqlite3_stmt* stmt_;
+  bool owned_;           // Finalize (not just reset) on destruction.
+  std::string_view op_;  // Names the operation in error messages.
+  Status bind_status_;
+};
+
+class Connection {
+ public:
+  struct Options {
+    std::chrono::milliseconds busy_timeout{5000};
+  };
+
+  // Opens (creating when absent) the database at `path` and applies the
+  // per-connection settings: WAL, synchronous=FULL, foreign_keys=ON,
+  // secure_delete=ON and the busy timeout.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path,
+                                                  const Options& options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs `sql` (one or more statements, no parameters, no results), e.g.
+  // BEGIN, COMMIT or a migration. `op` names the operation in errors.
+  Status Exec(const char* sql, std::string_view op);
+
+  // The cached statement for `sql`. `op` must outlive the Statement (use a
+  // string literal).
+  Result<Statement> Prepare(const std::string& sql, std::string_view op);
+
+  // Rows changed by the last INSERT, UPDATE or DELETE.
+  int64_t changes() const;
+  // True when not inside an explicit transaction.
+  bool autocommit() const;
+
+  // Set when any call saw SQLITE_BUSY or SQLITE_LOCKED since the last
+  // clear_conflict(); the store then retries the whole transaction.
+  bool conflict() const { return conflict_; }
+  void clear_conflict() { conflict_ = false; }
+
+  // Marks the connection unfit for reuse (its state is unknown, e.g. after a
+  // failed ROLLBACK); the pool closes it instead of reusing it.
+  void set_broken() { broken_ = true; }
+  bool broken() const { return broken_; }
+
+  // SQLite's own description of the last error. It names tables and columns
+  // (never values) and is used to tell constraints apart, never shown.
+  std::string last_error_detail() const;
+
+  // Which constraint the last Error() call reported, so that repositories
+  // can replace the generic message with one naming the entity and key.
+  enum class Violation { kNone, kUnique, kForeignKey };
+  Violation last_violation() const { return last_violation_; }
+
+  // Maps a SQLite result code to a Status whose message is "<op>: <generic
+  // description>", and records conflicts. Codes: constraint unique/primary
+  // key -> AlreadyExists; foreign key -> FailedPrecondition; busy/locked ->
+  // Aborted; read-only -> FailedPrecondition; full -> ResourceExhausted;
+  // corrupt/not a database -> DataLoss; others -> Internal.
+  Status Error(int rc, std::string_view op);
+
+ private:
+  friend class Statement;
+  explicit Connection(sqlite3* db) : db_(db) {}
+
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+
+  void Return(sqlite3_stmt* stmt);
+
+  sqlite3* db_;
+  bool conflict_ = false;
+  bool broken_ = false;
+  Violation last_violation_ = Violation::kNone;
+  std::unordered_map<std::string, Cached> cache_;
+};
+
+}  // namespace atrest::store::sqlite
+
+#endif  // ATREST_STORE_SQLITE_DB_H_

@@ -1,0 +1,174 @@
+// Internal to store/: the SQLite implementations of the repositories
+// (store/repos.h) and the Transaction that hands them out. All of atrest's
+// SQL lives in these sqlite_*.cc files and migrations.cc.
+//
+// Thread safety: as for Transaction; all of these borrow one Connection.
+#ifndef ATREST_STORE_SQLITE_REPOS_H_
+#define ATREST_STORE_SQLITE_REPOS_H_
+
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/repos.h"
+#include "store/sqlite_db.h"
+#include "store/store.h"
+
+namespace atrest::store::sqlite {
+
+// ASCII lower case: the key of names ARM compares ignoring case.
+std::string FoldCase(std::string_view s);
+
+// InvalidArgument "<field> is required" when `value` is empty.
+Status Require(std::string_view value, std::string_view field);
+
+// Returns `s`, except that a unique-key violation becomes `on_unique` and a
+// foreign-key violation becomes `on_foreign_key` (when that is not OK).
+Status Explain(const Connection& c, Status s, Status on_unique,
+               Status on_foreign_key = Status::Ok());
+
+// "<entity> '<key>' not found".
+Status NotFound(std::string_view entity, std::string_view key);
+
+// NotFound(entity, key) when the last statement changed no row.
+Status RequireChanged(const Connection& c, std::string_view entity,
+                      std::string_view key);
+
+class SqliteTenantRepo final : public TenantRepo {
+ public:
+  explicit SqliteTenantRepo(Connection& c) : c_(c) {}
+  Status Create(const Tenant& tenant) override;
+  Result<Tenant> Get(const std::string& id) override;
+  Result<std::vector<Tenant>> List() override;
+  Status Delete(const std::string& id) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteSubscriptionRepo final : public SubscriptionRepo {
+ public:
+  explicit SqliteSubscriptionRepo(Connection& c) : c_(c) {}
+  Status Create(const Subscription& sub) override;
+  Result<Subscription> Get(const std::string& id) override;
+  Result<std::vector<Subscription>> ListByTenant(
+      const std::string& tenant_id) override;
+  Status Update(const Subscription& sub) override;
+  Status Delete(const std::string& id) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteResourceGroupRepo final : public ResourceGroupRepo {
+ public:
+  explicit SqliteResourceGroupRepo(Connection& c) : c_(c) {}
+  Status Create(const ResourceGroup& group) override;
+  Result<ResourceGroup> Get(const std::string& subscription_id,
+                            const std::string& name) override;
+  Result<std::vector<ResourceGroup>> ListBySubscription(
+      const std::string& subscription_id) override;
+  Status SetTags(const std::string& subscription_id, const std::string& name,
+                 const std::map<std::string, std::string>& tags) override;
+  Status Delete(const std::string& subscription_id,
+                const std::string& name) override;
+
+ private:
+  Status WriteTags(const std::string& subscription_id, const std::string& key,
+                   const std::map<std::string, std::string>& tags);
+  Result<std::map<std::string, std::string>> ReadTags(
+      const std::string& subscription_id, const std::string& key);
+  Connection& c_;
+};
+
+class SqlitePrincipalRepo final : public PrincipalRepo {
+ public:
+  explicit SqlitePrincipalRepo(Connection& c) : c_(c) {}
+  Status Create(const Principal& principal) override;
+  Result<Principal> Get(const std::string& object_id) override;
+  Result<Principal> FindServicePrincipalByAppId(
+      const std::string& tenant_id, const std::string& app_id) override;
+  Result<Principal> FindUserByName(
+      const std::string& tenant_id,
+      const std::string& user_principal_name) override;
+  Result<Principal> FindManagedIdentityByResource(
+      const std::string& resource_id) override;
+  Result<std::vector<Principal>> ListByTenant(
+      const std::string& tenant_id) override;
+  Status Delete(const std::string& object_id) override;
+  Status AddSecret(const ClientSecret& secret) override;
+  Result<std::vector<ClientSecret>> ListSecrets(
+      const std::string& principal_id) override;
+  Status DeleteSecret(const std::string& principal_id,
+                      const std::string& key_id) override;
+
+ private:
+  // The principal matching `where`, whose ?1, ?2, ... are `params`.
+  Result<Principal> FindOne(const std::string& where,
+                            std::initializer_list<std::string> params,
+                            std::string_view what);
+  Connection& c_;
+};
+
+class SqliteRoleAssignmentRepo final : public RoleAssignmentRepo {
+ public:
+  explicit SqliteRoleAssignmentRepo(Connection& c) : c_(c) {}
+  Status Create(const RoleAssignment& assignment) override;
+  Result<RoleAssignment> Get(const std::string& id) override;
+  Result<std::vector<RoleAssignment>> ListForPrincipal(
+      const std::string& principal_id) override;
+  Result<std::vector<RoleAssignment>> ListAtScope(
+      const std::string& scope) override;
+  Status Delete(const std::string& id) override;
+
+ private:
+  Result<std::vector<RoleAssignment>> ListWhere(const char* column,
+                                                const std::string& value);
+  Connection& c_;
+};
+
+class SqliteSigningKeyRepo final : public SigningKeyRepo {
+ public:
+  explicit SqliteSigningKeyRepo(Connection& c) : c_(c) {}
+  Status Add(const SigningKey& key) override;
+  Result<SigningKey> Get(const std::string& tenant_id,
+                         const std::string& kid) override;
+  Result<std::vector<SigningKey>> ListByTenant(
+      const std::string& tenant_id) override;
+  Status Delete(const std::string& tenant_id, const std::string& kid) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteTransaction final : public Transaction {
+ public:
+  explicit SqliteTransaction(Connection& c)
+      : tenants_(c),
+        subscriptions_(c),
+        resource_groups_(c),
+        principals_(c),
+        role_assignments_(c),
+        signing_keys_(c) {}
+
+  TenantRepo& tenants() override { return tenants_; }
+  SubscriptionRepo& subscriptions() override { return subscriptions_; }
+  ResourceGroupRepo& resource_groups() override { return resource_groups_; }
+  PrincipalRepo& principals() override { return principals_; }
+  RoleAssignmentRepo& role_assignments() override { return role_assignments_; }
+  SigningKeyRepo& signing_keys() override { return signing_keys_; }
+
+ private:
+  SqliteTenantRepo tenants_;
+  SqliteSubscriptionRepo subscriptions_;
+  SqliteResourceGroupRepo resource_groups_;
+  SqlitePrincipalRepo principals_;
+  SqliteRoleAssignmentRepo role_assignments_;
+  SqliteSigningKeyRepo signing_keys_;
+};
+
+}  // namespace atrest::store::sqlite
+
+#endif  // ATREST_STORE_SQLITE_REPOS_H_

@@ -1,0 +1,105 @@
+// SqliteStore: the embedded Store (store/store.h) over SQLite in WAL mode,
+// the default for a single atrest node (DESIGN.md §5).
+//
+// The database is one file, `<data_dir>/metadata.db` (plus SQLite's -wal and
+// -shm files beside it), created with mode 0600; SQLite gives the -wal and
+// -shm files the same mode. Open() brings the schema up to date with the
+// numbered migrations (store/migrations.h) and refuses a database written by
+// a newer binary.
+//
+// Durability: synchronous=FULL, so Transact returns OK only after the commit
+// is fsynced; a committed row survives power loss.
+//
+// Concurrency and thread safety: SqliteStore is safe to use from any number
+// of threads. It keeps a pool of at most `max_connections` connections; each
+// Transact or Read borrows one for its duration (waiting when all are busy).
+// Write transactions of this process run one at a time (SQLite allows only
+// one writer per file) and begin with BEGIN IMMEDIATE, so they never fail on
+// a lock upgrade; read transactions run beside them on WAL snapshots.
+// Another process writing the same file is waited for up to `busy_timeout`
+// per attempt, and a transaction is retried up to `max_attempts` times before
+// Transact returns Aborted.
+#ifndef ATREST_STORE_SQLITE_STORE_H_
+#define ATREST_STORE_SQLITE_STORE_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/migrations.h"
+#include "store/store.h"
+
+namespace atrest::store {
+
+namespace sqlite {
+class Connection;
+}  // namespace sqlite
+
+struct SqliteStoreOptions {
+  // Directory that holds the database file; it must exist.
+  std::string data_dir;
+  // Upper bound on open connections (>= 1).
+  int max_connections = 4;
+  // How long one attempt waits for another process's lock.
+  std::chrono::milliseconds busy_timeout{5000};
+  // Attempts per transaction before Transact gives up with Aborted (>= 1).
+  int max_attempts = 5;
+  // The migrations to apply; tests substitute their own lists.
+  std::span<const Migration> migrations = Migrations();
+};
+
+class SqliteStore final : public Store {
+ public:
+  static constexpr char kFileName[] = "metadata.db";
+
+  // Opens or creates the database and migrates it.
+  //  * InvalidArgument: bad options.
+  //  * NotFound: data_dir does not exist.
+  //  * FailedPrecondition: the database's schema version is newer than the
+  //    newest migration in options.migrations.
+  //  * DataLoss: the file is not a SQLite database or is corrupt.
+  //  * Internal / Unavailable: a migration or the file system failed; the
+  //    database stays at the last migration that committed.
+  static Result<std::unique_ptr<SqliteStore>> Open(
+      const SqliteStoreOptions& options);
+
+  // REQUIRES: no Transact or Read is running.
+  ~SqliteStore() override;
+
+  Status Transact(const TransactionFn& fn) override;
+  Status Read(const TransactionFn& fn) override;
+
+  const std::string& path() const { return path_; }
+  // The schema version after Open's migrations.
+  int schema_version() const { return schema_version_; }
+
+ private:
+  SqliteStore(SqliteStoreOptions options, std::string path);
+
+  Result<std::unique_ptr<sqlite::Connection>> Acquire();
+  void Release(std::unique_ptr<sqlite::Connection> conn);
+  Status Run(const TransactionFn& fn, bool write);
+  Status Attempt(sqlite::Connection& conn, const TransactionFn& fn, bool write);
+  Status Migrate();
+
+  const SqliteStoreOptions options_;
+  const std::string path_;
+  int schema_version_ = 0;
+
+  std::mutex write_mu_;  // Held for the whole of a write transaction.
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  // Guarded by pool_mu_:
+  std::vector<std::unique_ptr<sqlite::Connection>> idle_;
+  int open_connections_ = 0;
+};
+
+}  // namespace atrest::store
+
+#endif  // ATREST_STORE_SQLITE_STORE_H_
