@@ -48,12 +48,18 @@ class [[nodiscard]] Status {
   Status() = default;
   Status(StatusCode code, std::string message)
       : code_(code), message_(std::move(message)) {}
+  // `reason` is a stable machine-readable name for the error (an API error
+  // code such as "ResourceGroupNotFound"); surfaces put it on the wire.
+  Status(StatusCode code, std::string message, std::string reason)
+      : code_(code), message_(std::move(message)), reason_(std::move(reason)) {}
 
   static Status Ok() { return Status(); }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
+  // Empty unless the error names one.
+  const std::string& reason() const { return reason_; }
 
   // "CODE: message", or "OK".
   std::string ToString() const;
@@ -62,12 +68,14 @@ class [[nodiscard]] Status {
   Status WithContext(std::string_view context) const;
 
   friend bool operator==(const Status& a, const Status& b) {
-    return a.code_ == b.code_ && a.message_ == b.message_;
+    return a.code_ == b.code_ && a.message_ == b.message_ &&
+           a.reason_ == b.reason_;
   }
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string reason_;
 };
 
 std::ostream& operator<<(std::ostream& os, const Status& status);

@@ -1,0 +1,99 @@
+// ResourceManager: subscriptions, resource groups and role assignments, the
+// core of the management plane, and the RBAC check every management call
+// makes (DESIGN.md §1, reference/azure-openai-api.md §3).
+//
+// Authorization: a caller may act at a scope when one of its role
+// assignments is at that scope or above it, with a role that allows the
+// action (resources/roles.h), and the subscription belongs to the caller's
+// tenant. Refusals carry ARM's error codes as Status reasons:
+// AuthorizationFailed, InvalidAuthenticationTokenTenant, SubscriptionNotFound,
+// ResourceGroupNotFound, InvalidResourceGroupLocation, ...
+//
+// Thread safety: safe for concurrent use.
+#ifndef ATREST_RESOURCES_RESOURCE_MANAGER_H_
+#define ATREST_RESOURCES_RESOURCE_MANAGER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "env/env.h"
+#include "identity/identity_service.h"
+#include "resources/roles.h"
+#include "store/store.h"
+
+namespace atrest::resources {
+
+// "West US" -> "westus": ARM's normal form of a location name.
+std::string NormalizeLocation(std::string_view location);
+
+std::string SubscriptionScope(const std::string& subscription_id);
+std::string ResourceGroupScope(const std::string& subscription_id,
+                               const std::string& group);
+
+class ResourceManager {
+ public:
+  ResourceManager(store::Store& store, env::Env& env);
+
+  // OK when `caller` may perform `action` at `scope`, which must start with
+  // "/subscriptions/<id>".
+  Status Authorize(const identity::Caller& caller, std::string_view scope,
+                   Action action);
+
+  // For bootstrap and administration: no authorization check.
+  Result<store::Subscription> CreateSubscription(
+      const std::string& tenant_id, const std::string& display_name);
+  Result<store::RoleAssignment> AssignRoleUnchecked(
+      const std::string& principal_id, const RoleDefinition& role,
+      const std::string& scope);
+
+  // Subscriptions of the caller's tenant on which it holds any role.
+  Result<std::vector<store::Subscription>> ListSubscriptions(
+      const identity::Caller& caller);
+  Result<store::Subscription> GetSubscription(const identity::Caller& caller,
+                                              const std::string& id);
+
+  struct PutGroupResult {
+    store::ResourceGroup group;
+    bool created = false;
+  };
+  // Creates the group, or updates its tags; its location cannot change.
+  Result<PutGroupResult> PutResourceGroup(
+      const identity::Caller& caller, const std::string& subscription_id,
+      const std::string& name, const std::string& location,
+      const std::map<std::string, std::string>& tags);
+  Result<store::ResourceGroup> GetResourceGroup(
+      const identity::Caller& caller, const std::string& subscription_id,
+      const std::string& name);
+  Result<std::vector<store::ResourceGroup>> ListResourceGroups(
+      const identity::Caller& caller, const std::string& subscription_id);
+  Status DeleteResourceGroup(const identity::Caller& caller,
+                             const std::string& subscription_id,
+                             const std::string& name);
+
+  // Role assignments at `scope`; `name` is the assignment's GUID.
+  Result<store::RoleAssignment> CreateRoleAssignment(
+      const identity::Caller& caller, const std::string& scope,
+      const std::string& name, const std::string& principal_id,
+      const std::string& role_definition_id);
+  Result<std::vector<store::RoleAssignment>> ListRoleAssignments(
+      const identity::Caller& caller, const std::string& scope);
+  Status DeleteRoleAssignment(const identity::Caller& caller,
+                              const std::string& scope,
+                              const std::string& name);
+
+ private:
+  int64_t Now() const;
+  // The subscription, checked to be in the caller's tenant.
+  Result<store::Subscription> TenantSubscription(
+      store::Transaction& tx, const identity::Caller& caller,
+      const std::string& subscription_id);
+
+  store::Store& store_;
+  env::Env& env_;
+};
+
+}  // namespace atrest::resources
+
+#endif  // ATREST_RESOURCES_RESOURCE_MANAGER_H_
