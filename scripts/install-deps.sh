@@ -23,13 +23,30 @@ for p in "${packages[@]}"; do
   fi
 done
 
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-  export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all ${#packages[@]} packages present"
+fi
+
+# The client tests run the Azure SDKs, which need Node.js 20 or newer.
+node_major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || true)
+if [[ -z "$node_major" ]]; then
+  echo "install-deps: installing nodejs and npm"
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
+  node_major=$(node --version | sed -E 's/^v([0-9]+).*/\1/')
+fi
+if ((node_major < 20)); then
+  echo "install-deps: Node.js $(node --version) is too old for the Azure SDKs;" \
+       "install Node.js 20 or newer (the client tests need it)" >&2
+  exit 1
+fi
+if ! command -v npm >/dev/null; then
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends npm
 fi

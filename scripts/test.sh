@@ -4,8 +4,9 @@
 #   2. formatting          clang-format (Google style) must change nothing
 #   3. g++ build + tests   ctest on build/release
 #   4. clang ASan+UBSan    ctest on build/asan
-#   5. fuzzing             each libFuzzer target for FUZZ_SECONDS (default 20)
-#   6. self-test           atrest selftest on the release binary
+#   5. client tests        tests/node through the Azure SDKs (node --test)
+#   6. fuzzing             each libFuzzer target for FUZZ_SECONDS (default 20)
+#   7. self-test           atrest selftest on the release binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build
@@ -46,11 +47,27 @@ echo "== clang ASan+UBSan build and unit tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_ctest build/asan
 
+echo "== client tests: Azure SDKs against real servers (node --test)"
+node_log=build/node-test.log
+rc=0
+./scripts/test-node.sh 2>&1 | tee "$node_log" || rc=$?
+node_pass=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$node_log" | tail -n1)
+node_fail=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$node_log" | tail -n1)
+node_skip=$(sed -nE 's/^# skipped ([0-9]+)$/\1/p' "$node_log" | tail -n1)
+if [[ -z "$node_pass" ]]; then
+  echo "test.sh: the node test runner printed no summary" >&2
+  exit 1
+fi
+passed=$((passed + node_pass))
+failed=$((failed + node_fail))
+skipped=$((skipped + ${node_skip:-0}))
+((rc == 0)) || exit "$rc"
+
 echo "== fuzzing"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} ./scripts/fuzz.sh
 
 echo "== self-test"
 build/release/src/app/atrest selftest
 
-echo "== summary (release and sanitizer runs of every unit test)"
+echo "== summary (unit tests in the release and sanitizer builds, client tests)"
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"

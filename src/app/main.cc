@@ -1,9 +1,14 @@
-// The atrest executable: server and administration commands.
+// The atrest executable: the server (`atrest serve`) and administration
+// commands.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <map>
 
+#include "app/config.h"
 #include "app/selftest.h"
+#include "app/serve.h"
 #include "crypto/provider.h"
+#include "http/tls_material.h"
 
 namespace {
 
@@ -16,36 +21,88 @@ int main(int argc, char** argv) {
       "atrest: AI training data and fine-tuned models encrypted at rest under "
       "keys you control"};
   app.require_subcommand(1);
-  bool fips = false;
-  std::string fips_module_dir;
-  app.add_flag("--fips", fips,
-               "use only the OpenSSL FIPS provider (see docs/fips.md)")
-      ->envname("ATREST_FIPS");
-  app.add_option("--fips-module-dir", fips_module_dir,
-                 "directory holding the FIPS provider fips.so")
-      ->envname("ATREST_FIPS_MODULE_DIR");
+
+  // Every server setting is a flag of `serve`; values given on the command
+  // line override the environment and the config file (app/config.h).
+  std::string config_path;
+  std::map<std::string, std::string> flags;
+  auto* serve = app.add_subcommand(
+      "serve", "run the server (embedded defaults need no configuration)");
+  serve->add_option("--config", config_path, "TOML configuration file")
+      ->envname("ATREST_CONFIG");
+  for (const atrest::app::SettingInfo& s : atrest::app::Settings()) {
+    serve->add_option_function<std::string>(
+        s.flag,
+        [&flags, name = s.flag](const std::string& v) { flags[name] = v; },
+        s.help + " [" + s.toml_key + ", " + s.env_var + "]");
+  }
+
+  std::string tls_dir, tls_domain = "localhost";
+  auto* tls_init = app.add_subcommand(
+      "tls-init",
+      "make the CA and server certificate a data dir would get on first "
+      "start, and print the CA path");
+  tls_init->add_option("--data-dir", tls_dir, "data dir")->required();
+  tls_init->add_option("--domain", tls_domain, "DNS domain of the endpoints");
 
   auto* version = app.add_subcommand("version", "print the version");
   auto* selftest = app.add_subcommand(
       "selftest", "check that the cryptography in use works");
+  bool fips = false;
+  selftest->add_flag("--fips", fips, "use only OpenSSL's FIPS provider")
+      ->envname("ATREST_CRYPTO_FIPS");
 
   CLI11_PARSE(app, argc, argv);
 
-  atrest::Status init = atrest::crypto::InitializeCrypto(
-      {.fips = fips, .fips_module_dir = fips_module_dir});
-  if (!init.ok()) {
-    std::cerr << "atrest: " << init.message() << "\n";
-    return 2;
-  }
   if (version->parsed()) {
     std::cout << "atrest " << kVersion << " ("
               << atrest::crypto::CryptoDescription() << ")\n";
     return 0;
   }
   if (selftest->parsed()) {
+    atrest::Status init = atrest::crypto::InitializeCrypto({.fips = fips});
+    if (!init.ok()) {
+      std::cerr << "atrest: " << init.message() << "\n";
+      return 2;
+    }
     atrest::Status s = atrest::app::RunSelfTest(std::cout);
     std::cout << (s.ok() ? "self-test passed\n" : "self-test FAILED\n");
     return s.ok() ? 0 : 1;
+  }
+  if (tls_init->parsed()) {
+    atrest::env::Env& env = atrest::env::Env::Default();
+    atrest::Result<atrest::http::TlsFiles> files = [&] {
+      atrest::Status made = env.fs().CreateDirs(tls_dir);
+      if (!made.ok()) return atrest::Result<atrest::http::TlsFiles>(made);
+      return atrest::http::EnsureTlsMaterial(env, tls_dir, tls_domain);
+    }();
+    if (!files.ok()) {
+      std::cerr << "atrest: " << files.status().message() << "\n";
+      return 1;
+    }
+    std::cout << files->ca_cert_path << "\n";
+    return 0;
+  }
+  if (serve->parsed()) {
+    atrest::Result<atrest::app::Config> config = atrest::app::LoadConfig(
+        config_path, atrest::app::ProcessEnvironment(), flags);
+    if (!config.ok()) {
+      std::cerr << "atrest: " << config.status().message() << "\n";
+      return 2;
+    }
+    atrest::Status init = atrest::crypto::InitializeCrypto(
+        {.fips = config->fips, .fips_module_dir = config->fips_module_dir});
+    if (!init.ok()) {
+      std::cerr << "atrest: " << init.message() << "\n";
+      return 2;
+    }
+    // Prove the provider works before any customer data is touched.
+    std::ostringstream selftest_log;
+    if (atrest::Status s = atrest::app::RunSelfTest(selftest_log); !s.ok()) {
+      std::cerr << selftest_log.str() << "atrest: crypto self-test failed\n";
+      return 2;
+    }
+    return atrest::app::Serve(*config, std::cout, std::cerr);
   }
   return 0;
 }

@@ -128,8 +128,12 @@ class [[nodiscard]] Result {
 
   bool ok() const { return std::holds_alternative<T>(v_); }
 
-  // The error; OK when a value is held.
-  Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
+  // The error; OK when a value is held. A reference, so that
+  // `result.status().message()` stays valid as long as `result` does.
+  const Status& status() const {
+    static const Status kOkStatus;
+    return ok() ? kOkStatus : std::get<Status>(v_);
+  }
 
   // Precondition: ok().
   T& value() & { return std::get<T>(v_); }

@@ -122,9 +122,10 @@ Result<AccessToken> IdentityService::ClientCredentials(
       scope.find(' ') == std::string::npos && scope.ends_with(kDefaultSuffix)) {
     resource = scope.substr(0, scope.size() - kDefaultSuffix.size());
   } else {
-    return InvalidArgumentError(
-        "scope must be a single '<resource>/.default' for the "
-        "client_credentials grant");
+    return Status(StatusCode::kInvalidArgument,
+                  "scope must be a single '<resource>/.default' for the "
+                  "client_credentials grant",
+                  "invalid_scope");
   }
   const int64_t now = Now();
   struct Found {
@@ -142,8 +143,10 @@ Result<AccessToken> IdentityService::ClientCredentials(
       });
   if (!found.ok()) {
     if (found.status().code() == StatusCode::kNotFound) {
-      return UnauthenticatedError("application " + client_id +
-                                  " was not found in tenant " + tenant_id);
+      return Status(
+          StatusCode::kUnauthenticated,
+          "application " + client_id + " was not found in tenant " + tenant_id,
+          "unauthorized_client");
     }
     return found.status();
   }
@@ -154,8 +157,9 @@ Result<AccessToken> IdentityService::ClientCredentials(
                            crypto::VerifySecret(client_secret, s.secret_hash);
                   });
   if (!valid) {
-    return UnauthenticatedError("invalid client secret provided for " +
-                                client_id);
+    return Status(StatusCode::kUnauthenticated,
+                  "invalid client secret provided for " + client_id,
+                  "invalid_client");
   }
   return Issue(found->principal, resource);
 }
@@ -216,6 +220,12 @@ json IdentityService::OpenIdConfiguration(const std::string& tenant_id) const {
 }
 
 Result<json> IdentityService::Jwks(const std::string& tenant_id) {
+  // Publish a key before the first token is asked for, so that a client
+  // that reads JWKS first finds the key that will sign.
+  RETURN_IF_ERROR(store_.Read([&](store::Transaction& tx) {
+    return tx.tenants().Get(tenant_id).status();
+  }));
+  RETURN_IF_ERROR(ActiveKey(tenant_id).status());
   ASSIGN_OR_RETURN(std::vector<LoadedKey> keys, ValidKeys(tenant_id));
   json out = json::array();
   for (const LoadedKey& k : keys) {

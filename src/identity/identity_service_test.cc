@@ -90,6 +90,15 @@ TEST_F(IdentityServiceTest, BadCredentialsAndScopesAreRefused) {
   }
   Result<AccessToken> t = Token("wrong");
   EXPECT_THAT(t.status().message(), ::testing::Not(HasSubstr("wrong")));
+  EXPECT_EQ(t.status().reason(), "invalid_client");
+  EXPECT_EQ(service_
+                ->ClientCredentials(tenant_, "nope", sp_.client_secret,
+                                    std::string(kVault) + "/.default")
+                .status()
+                .reason(),
+            "unauthorized_client");
+  EXPECT_EQ(Token(sp_.client_secret, kVault).status().reason(),
+            "invalid_scope");
 }
 
 TEST_F(IdentityServiceTest, AudienceTenantAndExpiryAreEnforced) {

@@ -1,0 +1,128 @@
+#include "api/arm.h"
+
+namespace atrest::api {
+namespace {
+
+std::string DefaultCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kInvalidArgument:
+      return "BadRequest";
+    case StatusCode::kNotFound:
+      return "ResourceNotFound";
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kAborted:
+      return "Conflict";
+    case StatusCode::kPermissionDenied:
+      return "AuthorizationFailed";
+    case StatusCode::kUnauthenticated:
+      return "AuthenticationFailed";
+    case StatusCode::kFailedPrecondition:
+      return "Conflict";
+    case StatusCode::kResourceExhausted:
+      return "TooManyRequests";
+    case StatusCode::kUnavailable:
+      return "ServiceUnavailable";
+    default:
+      return "InternalServerError";
+  }
+}
+
+}  // namespace
+
+http::Response ArmError(const Status& status) {
+  std::string code =
+      status.reason().empty() ? DefaultCode(status.code()) : status.reason();
+  int http_status = http::HttpStatusFor(status.code());
+  if (status.code() == StatusCode::kFailedPrecondition ||
+      status.code() == StatusCode::kAborted) {
+    http_status = 409;
+  }
+  // Internal details stay in the server log, not in the response.
+  std::string message = http_status >= 500
+                            ? "The server had an internal error; see its log."
+                            : status.message();
+  return http::Response::Error(http_status, code, message);
+}
+
+http::Response ArmErrorWithChallenge(const Status& status,
+                                     const Services& services) {
+  http::Response r = ArmError(status);
+  if (r.status == 401) {
+    r.headers.Set("WWW-Authenticate",
+                  "Bearer authorization_uri=\"" + services.Origin("login") +
+                      "/\", error=\"invalid_token\", error_description=\"" +
+                      (status.code() == StatusCode::kUnauthenticated
+                           ? std::string("The access token is invalid.")
+                           : std::string("Authentication failed.")) +
+                      "\"");
+  }
+  return r;
+}
+
+Status RequireApiVersion(const http::Request& request) {
+  std::optional<std::string_view> v = request.Query("api-version");
+  if (!v || v->empty()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "The api-version query parameter (?api-version=) is "
+                  "required for all requests.",
+                  "MissingApiVersionParameter");
+  }
+  return Status::Ok();
+}
+
+Result<identity::Caller> AuthenticateArm(http::Request& request,
+                                         Services& services) {
+  std::optional<std::string_view> auth = request.headers.Get("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!auth) {
+    return Status(StatusCode::kUnauthenticated,
+                  "Authentication failed. The 'Authorization' header is "
+                  "missing.",
+                  "AuthenticationFailed");
+  }
+  if (auth->size() <= kBearer.size() ||
+      !http::EqualsIgnoreCase(auth->substr(0, kBearer.size()), kBearer)) {
+    return Status(StatusCode::kUnauthenticated,
+                  "Authentication failed. The 'Authorization' header is "
+                  "not a Bearer token.",
+                  "AuthenticationFailed");
+  }
+  Result<identity::Caller> caller = services.identity.Authenticate(
+      auth->substr(kBearer.size()), services.Audiences("management"),
+      std::nullopt);
+  if (!caller.ok()) {
+    const bool expired =
+        caller.status().message().find("expired") != std::string::npos;
+    return Status(
+        StatusCode::kUnauthenticated,
+        "The access token is not valid: " + caller.status().message(),
+        expired ? "ExpiredAuthenticationToken" : "InvalidAuthenticationToken");
+  }
+  request.caller_id = caller->object_id;
+  return caller;
+}
+
+Result<nlohmann::json> JsonBody(const http::Request& request) {
+  nlohmann::json j = nlohmann::json::parse(request.body, nullptr,
+                                           /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "The request content was invalid and could not be "
+                  "deserialized: the body must be a JSON object.",
+                  "InvalidRequestContent");
+  }
+  return j;
+}
+
+http::Handler ArmRoute(ArmHandler fn, Services& services) {
+  return [fn, &services](http::Request& request) -> http::Response {
+    // Authentication first: an SDK probing without a token must get the
+    // 401 before anything else is looked at.
+    Result<identity::Caller> caller = AuthenticateArm(request, services);
+    if (!caller.ok()) return ArmErrorWithChallenge(caller.status(), services);
+    ARM_RETURN_IF_ERROR(RequireApiVersion(request));
+    return fn(request, services, *caller);
+  };
+}
+
+}  // namespace atrest::api

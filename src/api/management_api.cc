@@ -1,0 +1,285 @@
+#include "api/management_api.h"
+
+#include <ctime>
+
+#include "api/arm.h"
+
+namespace atrest::api {
+namespace {
+
+using nlohmann::json;
+using resources::ResourceGroupScope;
+using resources::SubscriptionScope;
+
+std::string Iso8601(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json SubscriptionJson(const store::Subscription& s) {
+  return {{"id", SubscriptionScope(s.id)},
+          {"authorizationSource", "RoleBased"},
+          {"subscriptionId", s.id},
+          {"tenantId", s.tenant_id},
+          {"displayName", s.display_name},
+          {"state", std::string(store::SubscriptionStateName(s.state))},
+          {"subscriptionPolicies",
+           {{"locationPlacementId", "Public_2014-09-01"},
+            {"quotaId", "PayAsYouGo_2014-09-01"},
+            {"spendingLimit", "Off"}}}};
+}
+
+json GroupJson(const store::ResourceGroup& g) {
+  return {{"id", ResourceGroupScope(g.subscription_id, g.name)},
+          {"name", g.name},
+          {"type", "Microsoft.Resources/resourceGroups"},
+          {"location", g.location},
+          {"tags", g.tags},
+          {"properties", {{"provisioningState", "Succeeded"}}}};
+}
+
+json AssignmentJson(const store::RoleAssignment& a,
+                    const std::string& subscription_id) {
+  std::optional<resources::RoleDefinition> role =
+      resources::FindRole(a.role_name);
+  return {
+      {"id",
+       a.scope + "/providers/Microsoft.Authorization/roleAssignments/" + a.id},
+      {"name", a.id},
+      {"type", "Microsoft.Authorization/roleAssignments"},
+      {"properties",
+       {{"roleDefinitionId",
+         SubscriptionScope(subscription_id) +
+             "/providers/Microsoft.Authorization/roleDefinitions/" +
+             std::string(role ? role->id : "")},
+        {"principalId", a.principal_id},
+        {"principalType", "ServicePrincipal"},
+        {"scope", a.scope},
+        {"createdOn", Iso8601(a.created_at)}}}};
+}
+
+json List(json items) { return {{"value", std::move(items)}}; }
+
+std::string Sub(const http::Request& r) {
+  return std::string(r.PathParam("sub"));
+}
+std::string Group(const http::Request& r) {
+  return std::string(r.PathParam("group"));
+}
+
+// Role assignment routes exist at subscription and resource group scope.
+std::string ScopeOf(const http::Request& r) {
+  return r.PathParam("group").empty() ? SubscriptionScope(Sub(r))
+                                      : ResourceGroupScope(Sub(r), Group(r));
+}
+
+http::Response ListSubscriptions(http::Request&, Services& s,
+                                 const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto subs, s.resources.ListSubscriptions(caller));
+  json items = json::array();
+  for (const auto& sub : subs) items.push_back(SubscriptionJson(sub));
+  return http::Response::Json(200, List(std::move(items)).dump());
+}
+
+http::Response GetSubscription(http::Request& r, Services& s,
+                               const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto sub, s.resources.GetSubscription(caller, Sub(r)));
+  return http::Response::Json(200, SubscriptionJson(sub).dump());
+}
+
+http::Response ListGroups(http::Request& r, Services& s,
+                          const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto groups,
+                       s.resources.ListResourceGroups(caller, Sub(r)));
+  json items = json::array();
+  for (const auto& g : groups) items.push_back(GroupJson(g));
+  return http::Response::Json(200, List(std::move(items)).dump());
+}
+
+Result<std::map<std::string, std::string>> Tags(const json& body) {
+  std::map<std::string, std::string> tags;
+  auto it = body.find("tags");
+  if (it == body.end() || it->is_null()) return tags;
+  if (!it->is_object()) {
+    return Status(StatusCode::kInvalidArgument, "tags must be an object",
+                  "InvalidRequestContent");
+  }
+  for (const auto& [k, v] : it->items()) {
+    if (!v.is_string()) {
+      return Status(StatusCode::kInvalidArgument,
+                    "tag '" + k + "' must have a string value",
+                    "InvalidRequestContent");
+    }
+    tags[k] = v.get<std::string>();
+  }
+  return tags;
+}
+
+http::Response PutGroup(http::Request& r, Services& s,
+                        const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
+  ARM_ASSIGN_OR_RETURN(auto tags, Tags(body));
+  const std::string location =
+      body.contains("location") && body["location"].is_string()
+          ? body["location"].get<std::string>()
+          : "";
+  ARM_ASSIGN_OR_RETURN(auto put, s.resources.PutResourceGroup(
+                                     caller, Sub(r), Group(r), location, tags));
+  return http::Response::Json(put.created ? 201 : 200,
+                              GroupJson(put.group).dump());
+}
+
+http::Response PatchGroup(http::Request& r, Services& s,
+                          const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
+  ARM_ASSIGN_OR_RETURN(auto tags, Tags(body));
+  ARM_ASSIGN_OR_RETURN(auto group,
+                       s.resources.GetResourceGroup(caller, Sub(r), Group(r)));
+  if (!body.contains("tags")) tags = group.tags;
+  ARM_ASSIGN_OR_RETURN(auto put,
+                       s.resources.PutResourceGroup(caller, Sub(r), group.name,
+                                                    group.location, tags));
+  return http::Response::Json(200, GroupJson(put.group).dump());
+}
+
+http::Response GetGroup(http::Request& r, Services& s,
+                        const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto group,
+                       s.resources.GetResourceGroup(caller, Sub(r), Group(r)));
+  return http::Response::Json(200, GroupJson(group).dump());
+}
+
+http::Response HeadGroup(http::Request& r, Services& s,
+                         const identity::Caller& caller) {
+  Result<store::ResourceGroup> g =
+      s.resources.GetResourceGroup(caller, Sub(r), Group(r));
+  if (g.ok()) return http::Response::Text(204, "");
+  if (g.status().code() == StatusCode::kNotFound) {
+    return http::Response::Text(404, "");
+  }
+  return ArmError(g.status());
+}
+
+http::Response DeleteGroup(http::Request& r, Services& s,
+                           const identity::Caller& caller) {
+  Status st = s.resources.DeleteResourceGroup(caller, Sub(r), Group(r));
+  if (st.code() == StatusCode::kNotFound) {
+    // ARM answers 204 for a delete of something already gone.
+    return http::Response::Text(204, "");
+  }
+  ARM_RETURN_IF_ERROR(st);
+  return http::Response::Text(200, "");
+}
+
+http::Response PutAssignment(http::Request& r, Services& s,
+                             const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
+  const json props = body.value("properties", json::object());
+  if (!props.is_object() || !props.contains("roleDefinitionId") ||
+      !props.contains("principalId") ||
+      !props["roleDefinitionId"].is_string() ||
+      !props["principalId"].is_string()) {
+    return ArmError(Status(StatusCode::kInvalidArgument,
+                           "properties.roleDefinitionId and "
+                           "properties.principalId are required",
+                           "InvalidRequestContent"));
+  }
+  ARM_ASSIGN_OR_RETURN(auto a,
+                       s.resources.CreateRoleAssignment(
+                           caller, ScopeOf(r), std::string(r.PathParam("name")),
+                           props["principalId"].get<std::string>(),
+                           props["roleDefinitionId"].get<std::string>()));
+  return http::Response::Json(201, AssignmentJson(a, Sub(r)).dump());
+}
+
+http::Response ListAssignments(http::Request& r, Services& s,
+                               const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto list,
+                       s.resources.ListRoleAssignments(caller, ScopeOf(r)));
+  json items = json::array();
+  for (const auto& a : list) items.push_back(AssignmentJson(a, Sub(r)));
+  return http::Response::Json(200, List(std::move(items)).dump());
+}
+
+http::Response GetAssignment(http::Request& r, Services& s,
+                             const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto list,
+                       s.resources.ListRoleAssignments(caller, ScopeOf(r)));
+  for (const auto& a : list) {
+    if (a.id == r.PathParam("name")) {
+      return http::Response::Json(200, AssignmentJson(a, Sub(r)).dump());
+    }
+  }
+  return ArmError(Status(StatusCode::kNotFound,
+                         "The role assignment '" +
+                             std::string(r.PathParam("name")) +
+                             "' is not found.",
+                         "RoleAssignmentNotFound"));
+}
+
+http::Response DeleteAssignment(http::Request& r, Services& s,
+                                const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto list,
+                       s.resources.ListRoleAssignments(caller, ScopeOf(r)));
+  for (const auto& a : list) {
+    if (a.id == r.PathParam("name")) {
+      ARM_RETURN_IF_ERROR(
+          s.resources.DeleteRoleAssignment(caller, ScopeOf(r), a.id));
+      return http::Response::Json(200, AssignmentJson(a, Sub(r)).dump());
+    }
+  }
+  return http::Response::Text(204, "");
+}
+
+}  // namespace
+
+Status RegisterManagementRoutes(http::Router& router, Services& services) {
+  const std::string host = "management." + services.domain;
+  const http::RouteLimits limits{.max_header_bytes = 32 * 1024,
+                                 .max_body_bytes = 1024 * 1024};
+  struct Entry {
+    const char* method;
+    std::string path;
+    ArmHandler fn;
+  };
+  const std::string sub = "/subscriptions/{sub}";
+  const std::string group = sub + "/resourcegroups/{group}";
+  const std::string assignments =
+      "/providers/Microsoft.Authorization/roleAssignments";
+  const std::vector<Entry> entries = {
+      {"GET", "/subscriptions", ListSubscriptions},
+      {"GET", sub, GetSubscription},
+      {"GET", sub + "/resourcegroups", ListGroups},
+      {"PUT", group, PutGroup},
+      {"PATCH", group, PatchGroup},
+      {"GET", group, GetGroup},
+      {"HEAD", group, HeadGroup},
+      {"DELETE", group, DeleteGroup},
+      {"GET", sub + assignments, ListAssignments},
+      {"GET", group + assignments, ListAssignments},
+      {"PUT", sub + assignments + "/{name}", PutAssignment},
+      {"PUT", group + assignments + "/{name}", PutAssignment},
+      {"GET", sub + assignments + "/{name}", GetAssignment},
+      {"GET", group + assignments + "/{name}", GetAssignment},
+      {"DELETE", sub + assignments + "/{name}", DeleteAssignment},
+      {"DELETE", group + assignments + "/{name}", DeleteAssignment},
+  };
+  for (const Entry& e : entries) {
+    RETURN_IF_ERROR(
+        router.Add(host, e.method, e.path, limits, ArmRoute(e.fn, services)));
+    // Extension resources are addressed as "/{scope}/providers/...", and
+    // the SDKs fill {scope} with "/subscriptions/..." as ARM returns it, so
+    // the path starts with "//"; ARM accepts both spellings.
+    if (e.path.find("/providers/") != std::string::npos) {
+      RETURN_IF_ERROR(router.Add(host, e.method, "/" + e.path, limits,
+                                 ArmRoute(e.fn, services)));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace atrest::api

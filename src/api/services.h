@@ -1,0 +1,33 @@
+// Services: everything the API handlers may use, bound into their closures
+// when the routes are registered (api/routes.h). Handlers are functions of
+// (Request, Services) -> Response; they own nothing.
+#ifndef ATREST_API_SERVICES_H_
+#define ATREST_API_SERVICES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "http/metrics.h"
+#include "identity/identity_service.h"
+#include "resources/resource_manager.h"
+
+namespace atrest::api {
+
+struct Services {
+  identity::IdentityService& identity;
+  resources::ResourceManager& resources;
+  http::MetricsRegistry* metrics = nullptr;  // May be null.
+  std::string domain = "localhost";
+  uint16_t port = 443;  // The public HTTPS port, for audiences and URLs.
+
+  // "https://<name>.<domain>[:port]" as clients spell that surface.
+  std::string Origin(const std::string& name) const;
+  // The token audiences a surface accepts: its origin with and without the
+  // port, each with and without a trailing slash.
+  std::vector<std::string> Audiences(const std::string& name) const;
+};
+
+}  // namespace atrest::api
+
+#endif  // ATREST_API_SERVICES_H_

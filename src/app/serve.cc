@@ -1,0 +1,129 @@
+#include "app/serve.h"
+
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "api/login_api.h"
+#include "api/management_api.h"
+#include "api/system_api.h"
+#include "app/bootstrap.h"
+#include "http/server.h"
+#include "http/shutdown_signal.h"
+#include "keys/root_key.h"
+#include "store/sqlite_store.h"
+
+namespace atrest::app {
+namespace {
+
+// Everything the running server owns, in construction order.
+struct Runtime {
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<identity::IdentityService> identity;
+  std::unique_ptr<resources::ResourceManager> resources;
+  http::MetricsRegistry metrics;
+  std::unique_ptr<std::ofstream> log_file;
+  std::unique_ptr<http::AccessLog> access_log;
+  std::unique_ptr<api::Services> services;
+  http::Router router;
+};
+
+Status Run(const Config& config, std::ostream& out) {
+  env::Env& env = env::Env::Default();
+  const std::string& dir = config.data_dir;
+  RETURN_IF_ERROR(env.fs().CreateDirs(dir).WithContext("data dir " + dir));
+  ASSIGN_OR_RETURN(keys::RootKey root,
+                   keys::RootKey::LoadOrCreate(env.fs(), dir + "/root.key"));
+  Runtime rt;
+  ASSIGN_OR_RETURN(rt.store, store::SqliteStore::Open({.data_dir = dir}));
+
+  const std::string port_suffix =
+      config.port == 443 ? "" : ":" + std::to_string(config.port);
+  const std::string authority = "https://login." + config.domain + port_suffix;
+  ASSIGN_OR_RETURN(auto seal, root.DeriveAead("identity/signing-keys"));
+  rt.identity = std::make_unique<identity::IdentityService>(
+      *rt.store, env, std::move(seal),
+      identity::IdentityOptions{.authority = authority});
+  rt.resources = std::make_unique<resources::ResourceManager>(*rt.store, env);
+  rt.services =
+      std::make_unique<api::Services>(api::Services{.identity = *rt.identity,
+                                                    .resources = *rt.resources,
+                                                    .metrics = &rt.metrics,
+                                                    .domain = config.domain,
+                                                    .port = config.port});
+
+  ASSIGN_OR_RETURN(BootstrapResult boot,
+                   Bootstrap(env, *rt.store, *rt.identity, *rt.resources, dir,
+                             rt.services->Origin("management")));
+
+  http::TlsFiles tls;
+  if (config.tls_cert_file.empty()) {
+    ASSIGN_OR_RETURN(tls, http::EnsureTlsMaterial(env, dir, config.domain));
+  } else {
+    ASSIGN_OR_RETURN(tls, http::UserTlsMaterial(env, config.tls_cert_file,
+                                                config.tls_key_file));
+  }
+
+  if (config.access_log == "-") {
+    rt.access_log = std::make_unique<http::AccessLog>(std::cout);
+  } else if (!config.access_log.empty()) {
+    rt.log_file =
+        std::make_unique<std::ofstream>(config.access_log, std::ios::app);
+    if (!*rt.log_file) {
+      return InvalidArgumentError("cannot open access log " +
+                                  config.access_log);
+    }
+    rt.access_log = std::make_unique<http::AccessLog>(*rt.log_file);
+  }
+
+  RETURN_IF_ERROR(api::RegisterLoginRoutes(rt.router, *rt.services));
+  RETURN_IF_ERROR(api::RegisterManagementRoutes(rt.router, *rt.services));
+  RETURN_IF_ERROR(api::RegisterSystemRoutes(rt.router, *rt.services));
+
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  http::ServerOptions options{
+      .address = config.listen_address,
+      .port = config.port,
+      .io_threads = config.threads > 0 ? config.threads : std::max(1, cores),
+      .max_connections = static_cast<size_t>(config.max_connections),
+      .body_timeout = std::chrono::seconds(config.request_timeout_seconds),
+      .idle_timeout = std::chrono::seconds(config.idle_timeout_seconds)};
+  ASSIGN_OR_RETURN(auto server,
+                   http::Server::Create(options, rt.router, tls, env.clock(),
+                                        rt.access_log.get(), &rt.metrics));
+  RETURN_IF_ERROR(server->Start());
+
+  out << "atrest is serving on https://" << config.listen_address << ":"
+      << server->port() << "\n"
+      << "  identity     " << authority << "/<tenant>/v2.0\n"
+      << "  management   " << rt.services->Origin("management") << "\n"
+      << "  key vaults   https://<vault>.vault." << config.domain << port_suffix
+      << "\n"
+      << "  AI accounts  https://<account>.openai." << config.domain
+      << port_suffix << "\n"
+      << "  health       " << rt.services->Origin("") << "/healthz\n";
+  if (!tls.ca_cert_path.empty()) {
+    out << "CA certificate: " << tls.ca_cert_path
+        << "  (NODE_EXTRA_CA_CERTS / REQUESTS_CA_BUNDLE)\n";
+  }
+  out << "administrator credentials: " << boot.credentials_path
+      << (boot.created ? " (created now)" : "") << "\n";
+  out.flush();
+
+  int sig = http::RunUntilShutdownSignal(*server, std::chrono::seconds(10));
+  out << "atrest stopped (signal " << sig << ")\n";
+  return Status::Ok();
+}
+
+}  // namespace
+
+int Serve(const Config& config, std::ostream& out, std::ostream& err) {
+  Status s = Run(config, out);
+  if (!s.ok()) {
+    err << "atrest: " << s.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace atrest::app

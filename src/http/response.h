@@ -1,0 +1,62 @@
+// Response: what a handler returns, independent of sockets.
+//
+// The body is either a string (small JSON, HTML) or a BodyProducer the
+// server pulls chunks from, so large downloads stream with memory bounded
+// by one chunk per connection. A streamed body goes out with Content-Length
+// when `content_length` is set, else with chunked transfer encoding.
+//
+// Thread safety: a value type; it belongs to one thread at a time. The
+// producer is called on handler-pool threads, one call at a time.
+#ifndef ATREST_HTTP_RESPONSE_H_
+#define ATREST_HTTP_RESPONSE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "http/headers.h"
+
+namespace atrest::http {
+
+// Fills `out` with the next bytes of the body and returns how many; 0 means
+// the end of the body. An error aborts the response: the status line has
+// been sent already, so the server closes the connection (the client sees a
+// truncated body) and logs the failure. With a known content_length the
+// producer must deliver exactly that many bytes, or the connection is
+// closed. May block (disk, crypto): it runs on a handler-pool thread.
+using BodyProducer = std::function<Result<size_t>(MutableByteView out)>;
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;                        // Used when `producer` is empty.
+  BodyProducer producer;                   // Streaming body when set.
+  std::optional<uint64_t> content_length;  // Only with a producer.
+
+  // `json` is sent as is with Content-Type application/json.
+  static Response Json(int status, std::string json);
+  static Response Text(int status, std::string text,
+                       std::string_view content_type = "text/plain");
+  // The Azure error shape {"error":{"code":code,"message":message}}; the
+  // message must not hold secrets or customer data.
+  static Response Error(int status, std::string_view code,
+                        std::string_view message);
+  // Error() for a non-OK Status: the HTTP status from HttpStatusFor(), the
+  // code name as `code` and the status message as `message`.
+  static Response FromStatus(const Status& status);
+  static Response Stream(
+      int status, BodyProducer producer, std::optional<uint64_t> content_length,
+      std::string_view content_type = "application/octet-stream");
+};
+
+// The HTTP status a StatusCode maps to (InvalidArgument -> 400, NotFound ->
+// 404, ResourceExhausted -> 429 ...).
+int HttpStatusFor(StatusCode code);
+
+}  // namespace atrest::http
+
+#endif  // ATREST_HTTP_RESPONSE_H_

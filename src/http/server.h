@@ -1,0 +1,86 @@
+// Server: the one HTTPS port of atrest (DESIGN.md §1).
+//
+// Accepts TLS 1.2+ connections, reads HTTP/1.1 requests with keep-alive,
+// routes them by Host, method and path (router.h), enforces each route's
+// limits and ServerOptions' timeouts, runs the handler on a handler pool and
+// writes its response, streaming bodies in both directions with bounded
+// memory. Malformed requests get 400 and cost only their connection. Every
+// request is recorded in the access log and metrics when given:
+//   atrest_http_requests_total{route,status}
+//   atrest_http_request_duration_seconds{route}   (histogram)
+//   atrest_tls_handshakes_total, atrest_tls_handshake_failures_total
+//   atrest_http_connections_rejected_total        (over max_connections)
+// where route is "<host pattern><path pattern>" or "unmatched".
+//
+// Threads: io_threads run one shared io_context; each connection runs on its
+// own strand. One context with a strand per connection (Beast's
+// advanced_server_flex model) spreads load over the threads whatever the
+// mix of connections, where a context per thread can leave one thread
+// hot with long downloads while others idle. Handlers and body producers
+// run on a separate handler pool because they block (disk, crypto,
+// vault calls); the I/O threads never wait on them.
+//
+// Thread safety: Start() and Stop() from one controlling thread; port()
+// and active_connections() from any thread.
+#ifndef ATREST_HTTP_SERVER_H_
+#define ATREST_HTTP_SERVER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "base/status.h"
+#include "env/env.h"
+#include "http/access_log.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server_options.h"
+#include "http/tls_material.h"
+
+namespace atrest::http {
+
+struct ServerCore;
+
+class Server {
+ public:
+  // Borrowed, must outlive the Server: `router` (complete; not changed
+  // afterwards), `clock` (timestamps and latency), `access_log` and
+  // `metrics` (either may be null). Loads the TLS files (TLS 1.2 minimum).
+  // InvalidArgument for bad options or unusable TLS files; AlreadyExists
+  // when `metrics` already holds this server's metric names.
+  static Result<std::unique_ptr<Server>> Create(
+      ServerOptions options, const Router& router, const TlsFiles& tls,
+      env::Clock& clock, AccessLog* access_log, MetricsRegistry* metrics);
+
+  ~Server();  // Stop(0) when still running.
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the threads. Unavailable when the address
+  // cannot be bound; FailedPrecondition when already started.
+  Status Start();
+
+  // The bound port (useful with options.port == 0); 0 before Start().
+  uint16_t port() const { return port_; }
+  size_t active_connections() const;
+
+  // Graceful shutdown: stops accepting at once (new connections are
+  // refused), closes idle keep-alive connections, lets in-flight requests
+  // finish and closes their connections after the response, for up to
+  // `grace`. Then closes every remaining connection, waits for running
+  // handlers to return (a handler cannot be interrupted; one reading its
+  // body gets an error at once), and stops all threads. Idempotent.
+  void Stop(std::chrono::milliseconds grace);
+
+ private:
+  explicit Server(std::shared_ptr<ServerCore> core);
+
+  struct Runtime;
+  std::shared_ptr<ServerCore> core_;
+  std::unique_ptr<Runtime> runtime_;  // Set while started.
+  uint16_t port_ = 0;
+};
+
+}  // namespace atrest::http
+
+#endif  // ATREST_HTTP_SERVER_H_

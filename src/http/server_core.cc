@@ -1,0 +1,47 @@
+#include "http/server_core.h"
+
+// clang-format off
+#include <utility>  // Before Asio: Boost 1.74's awaitable.hpp needs it.
+// clang-format on
+#include <boost/asio/post.hpp>
+#include <vector>
+
+namespace atrest::http {
+
+uint64_t ServerCore::Register(std::shared_ptr<ConnectionControl> control) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t id = next_id_++;
+  conns_.emplace(id, std::move(control));
+  return id;
+}
+
+void ServerCore::Unregister(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  conns_.erase(id);
+  if (conns_.empty()) drained_.notify_all();
+}
+
+size_t ServerCore::active() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conns_.size();
+}
+
+bool ServerCore::WaitDrained(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return drained_.wait_until(lock, deadline, [&] { return conns_.empty(); });
+}
+
+void ServerCore::ForEachConnection(
+    const std::function<void(ConnectionControl&)>& fn) {
+  std::vector<std::shared_ptr<ConnectionControl>> conns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, c] : conns_) conns.push_back(c);
+  }
+  // Post outside the lock: no I/O scheduling while holding mu_.
+  for (auto& c : conns) {
+    asio::post(c->strand, [c, fn] { fn(*c); });
+  }
+}
+
+}  // namespace atrest::http

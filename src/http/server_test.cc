@@ -1,0 +1,286 @@
+// Real-socket tests of the Server: TLS, keep-alive, streaming both ways,
+// access log, metrics, many connections and graceful shutdown.
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "http/test_server.h"
+
+namespace atrest::http {
+namespace {
+
+using testing::StringResponse;
+using testing::TestClient;
+using testing::TestServer;
+namespace beast = boost::beast;
+
+constexpr uint64_t kBig = 50ull << 20;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Router& r = ts_.router();
+    ASSERT_TRUE(
+        r.Add("*.vault.localhost", "GET", "/keys/{name}", {}, [](Request& req) {
+           req.caller_id = "oid-7";
+           return Response::Json(
+               200, "{\"vault\":\"" + req.host_label + "\",\"key\":\"" +
+                        std::string(req.PathParam("name")) + "\",\"v\":\"" +
+                        std::string(req.Query("api-version").value_or("")) +
+                        "\"}");
+         }).ok());
+    ASSERT_TRUE(r.Add("localhost", "GET", "/big", {}, [this](Request&) {
+                   return Response::Stream(
+                       200,
+                       [this](MutableByteView out) -> Result<size_t> {
+                         uint64_t left = kBig - produced_;
+                         size_t n = std::min<uint64_t>(out.size(), left);
+                         std::memset(out.data(), 'x', n);
+                         produced_ += n;
+                         return n;
+                       },
+                       std::nullopt);
+                 }).ok());
+    RouteLimits upload;
+    upload.streaming_body = true;
+    upload.max_body_bytes = 64ull << 20;
+    ASSERT_TRUE(
+        r.Add("localhost", "PUT", "/upload", upload, [this](Request& req) {
+           std::vector<uint8_t> buf(1 << 20);
+           uint64_t total = 0;
+           for (;;) {
+             Result<size_t> n = req.body_stream->Read(buf);
+             if (!n.ok()) return Response::FromStatus(n.status());
+             if (*n == 0) break;
+             max_read_ = std::max<size_t>(max_read_, *n);
+             total += *n;
+           }
+           return Response::Text(200, std::to_string(total));
+         }).ok());
+    ASSERT_TRUE(r.Add("localhost", "GET", "/slow", {}, [this](Request&) {
+                   slow_started_ = true;
+                   std::this_thread::sleep_for(std::chrono::milliseconds(800));
+                   return Response::Text(200, "slow done");
+                 }).ok());
+    ASSERT_TRUE(r.Add("localhost", "GET", "/metrics", {}, [this](Request&) {
+                   return Response::Text(200, ts_.metrics().Render(),
+                                         MetricsRegistry::kContentType);
+                 }).ok());
+  }
+
+  void Start(ServerOptions o = {}) {
+    o.io_threads = 2;
+    o.handler_threads = 4;
+    ASSERT_TRUE(ts_.Start(o).ok());
+  }
+
+  TestServer ts_;
+  std::atomic<uint64_t> produced_{0};
+  std::atomic<size_t> max_read_{0};
+  std::atomic<bool> slow_started_{false};
+};
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  Start();
+  auto c = ts_.Connect("kv1.vault.localhost");  // Verifies the wildcard SAN.
+  ASSERT_TRUE(c.ok()) << c.status();
+  for (int i = 0; i < 5; ++i) {
+    Result<StringResponse> r = (*c)->Send(
+        beast::http::verb::get,
+        "/keys/k" + std::to_string(i) + "?api%2Dversion=7.4&secret=hunter2");
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->result_int(), 200);
+    EXPECT_TRUE(r->keep_alive());
+    EXPECT_EQ(r->body(), "{\"vault\":\"kv1\",\"key\":\"k" + std::to_string(i) +
+                             "\",\"v\":\"7.4\"}");
+  }
+  EXPECT_EQ(ts_.server().active_connections(), 1u);
+  std::vector<std::string> lines = ts_.lines(5);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_NE(lines[0].find("\"path\":\"/keys/k0\""), std::string::npos);
+  EXPECT_NE(lines[0].find("\"route\":\"/keys/{name}\""), std::string::npos);
+  EXPECT_NE(lines[0].find("\"caller\":\"oid-7\""), std::string::npos);
+  EXPECT_NE(lines[0].find("\"status\":200"), std::string::npos);
+  EXPECT_EQ(lines[0].find("hunter2"), std::string::npos);  // No query values.
+  EXPECT_EQ(lines[0].find("api"), std::string::npos);
+}
+
+TEST_F(ServerTest, UnknownHostPathAndMethodGetJsonErrors) {
+  Start();
+  auto c = ts_.Connect();
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto r = (*c)->Send(beast::http::verb::get, "/nope");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result_int(), 404);
+  EXPECT_NE(r->body().find("\"code\":\"NotFound\""), std::string::npos);
+  r = (*c)->Send(beast::http::verb::get, "/keys/a", "", "other.localhost");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result_int(), 404);
+  r = (*c)->Send(beast::http::verb::delete_, "/slow");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result_int(), 405);
+  EXPECT_EQ((*r)[beast::http::field::allow], "GET");
+  EXPECT_TRUE(r->keep_alive());
+}
+
+TEST_F(ServerTest, StreamsLargeChunkedResponseWithBoundedMemory) {
+  Start();
+  auto c = ts_.Connect();
+  ASSERT_TRUE(c.ok()) << c.status();
+  beast::http::request<beast::http::string_body> req{beast::http::verb::get,
+                                                     "/big", 11};
+  req.set(beast::http::field::host, "localhost");
+  ASSERT_TRUE((*c)->Write(req).ok());
+  beast::http::response_parser<beast::http::buffer_body> p;
+  p.body_limit(boost::none);
+  auto& stream = (*c)->stream();
+  beast::error_code ec;
+  beast::http::read_header(stream, (*c)->buffer(), p, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(p.get().chunked());
+  std::vector<char> buf(256 * 1024);
+  uint64_t received = 0;
+  uint64_t max_ahead = 0;
+  bool paused = false;
+  while (!p.is_done()) {
+    p.get().body().data = buf.data();
+    p.get().body().size = buf.size();
+    beast::http::read(stream, (*c)->buffer(), p, ec);
+    if (ec == beast::http::error::need_buffer) ec = {};
+    ASSERT_FALSE(ec) << ec.message();
+    received += buf.size() - p.get().body().size;
+    if (!paused && received > (4u << 20)) {
+      // Stop reading: the server must stop producing once the socket
+      // buffers are full instead of queueing the body in memory.
+      paused = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    max_ahead = std::max<uint64_t>(max_ahead, produced_ - received);
+  }
+  EXPECT_EQ(received, kBig);
+  EXPECT_EQ(produced_, kBig);
+  // Kernel socket buffers on loopback plus one 64 KiB chunk; far below the
+  // 50 MiB body.
+  EXPECT_LT(max_ahead, 12u << 20);
+}
+
+TEST_F(ServerTest, StreamingRequestBodyArrivesInBoundedChunks) {
+  Start();
+  auto c = ts_.Connect();
+  ASSERT_TRUE(c.ok()) << c.status();
+  const uint64_t size = 20ull << 20;
+  // Chunked request body written piece by piece.
+  ASSERT_TRUE((*c)->WriteRaw("PUT /upload HTTP/1.1\r\nHost: localhost\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n")
+                  .ok());
+  std::string piece(1 << 20, 'y');
+  char hex[32];
+  std::snprintf(hex, sizeof(hex), "%zx\r\n", piece.size());
+  for (uint64_t sent = 0; sent < size; sent += piece.size()) {
+    ASSERT_TRUE((*c)->WriteRaw(hex + piece + "\r\n").ok());
+  }
+  ASSERT_TRUE((*c)->WriteRaw("0\r\n\r\n").ok());
+  auto r = (*c)->Read();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_EQ(r->body(), std::to_string(size));
+  EXPECT_TRUE(r->keep_alive());
+  EXPECT_LE(max_read_, 64u * 1024);
+  // Content-Length body on the same kept-alive connection.
+  auto r2 =
+      (*c)->Send(beast::http::verb::put, "/upload", std::string(3 << 20, 'z'));
+  ASSERT_TRUE(r2.ok()) << r2.status() << "\n"
+                       << ::testing::PrintToString(ts_.lines());
+  EXPECT_EQ(r2->body(), std::to_string(3 << 20));
+  std::vector<std::string> lines = ts_.lines(2);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("\"bytes_in\":" + std::to_string(size)),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, MetricsCountRequestsAndHandshakes) {
+  Start();
+  auto c = ts_.Connect();
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE((*c)->Send(beast::http::verb::get, "/nope").ok());
+  auto r = (*c)->Send(beast::http::verb::get, "/metrics");
+  ASSERT_TRUE(r.ok());
+  const std::string& m = r->body();
+  EXPECT_NE(m.find("atrest_http_requests_total{route=\"unmatched\","
+                   "status=\"404\"} 1"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("atrest_tls_handshakes_total 1"), std::string::npos);
+  r = (*c)->Send(beast::http::verb::get, "/metrics");
+  EXPECT_NE(r->body().find("atrest_http_request_duration_seconds_count{route="
+                           "\"localhost/metrics\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, ServesTwoHundredConcurrentKeepAliveConnections) {
+  ServerOptions o;
+  o.max_connections = 300;
+  Start(o);
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 200; ++i) {
+    auto c = ts_.Connect("v" + std::to_string(i) + ".vault.localhost");
+    ASSERT_TRUE(c.ok()) << i << ": " << c.status();
+    clients.push_back(std::move(*c));
+  }
+  EXPECT_EQ(ts_.server().active_connections(), 200u);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      auto r = clients[i]->Send(beast::http::verb::get, "/keys/a");
+      ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+      EXPECT_NE(r->body().find("\"vault\":\"v" + std::to_string(i) + "\""),
+                std::string::npos);
+    }
+  }
+  EXPECT_EQ(ts_.lines(400).size(), 400u);
+}
+
+TEST_F(ServerTest, GracefulStopDrainsInFlightAndRefusesNew) {
+  Start();
+  auto c = ts_.Connect();
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto idle = ts_.Connect();  // An idle keep-alive connection.
+  ASSERT_TRUE(idle.ok());
+  uint16_t port = ts_.port();
+  auto inflight = std::async(std::launch::async, [&] {
+    return (*c)->Send(beast::http::verb::get, "/slow");
+  });
+  while (!slow_started_)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto stop = std::async(std::launch::async,
+                         [&] { ts_.server().Stop(std::chrono::seconds(5)); });
+  EXPECT_TRUE((*idle)->ClosedByServer(std::chrono::seconds(2)));
+  // New connections are refused while the slow request finishes.
+  bool refused = false;
+  for (int i = 0; i < 50 && !refused; ++i) {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket s(ioc);
+    beast::error_code ec;
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    refused = static_cast<bool>(ec);
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(inflight.wait_for(std::chrono::seconds(0)),
+            std::future_status::timeout);  // Still in flight.
+  Result<StringResponse> r = inflight.get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_EQ(r->body(), "slow done");
+  EXPECT_FALSE(r->keep_alive());  // Connection: close while stopping.
+  stop.get();
+  EXPECT_EQ(ts_.server().active_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace atrest::http

@@ -1,0 +1,168 @@
+// Session: writing responses, and recording them in the access log and
+// metrics.
+// clang-format off
+#include <utility>  // Before Asio: Boost 1.74's awaitable.hpp needs it.
+// clang-format on
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <chrono>
+#include <exception>
+#include <vector>
+
+#include "http/session_impl.h"
+
+namespace atrest::http {
+namespace {
+
+using asio::use_awaitable;
+constexpr size_t kChunkBytes = 64 * 1024;
+
+struct Produced {
+  size_t n = 0;
+  Status error;
+};
+
+// Runs on the handler pool. A named coroutine rather than a lambda: g++ 12
+// with Asio 1.74 mishandles lambda-coroutine captures passed to co_spawn.
+asio::awaitable<Produced> Produce(std::shared_ptr<BodyProducer> producer,
+                                  std::shared_ptr<std::vector<uint8_t>> chunk) {
+  Produced p;
+  try {
+    Result<size_t> r = (*producer)(MutableByteView(*chunk));
+    if (r.ok()) {
+      p.n = std::min(*r, chunk->size());
+    } else {
+      p.error = r.status();
+    }
+  } catch (const std::exception&) {
+    p.error = InternalError("body producer failed");
+  }
+  co_return p;
+}
+
+template <typename Message>
+void CopyHeaders(const Response& res, bool keep_alive, Message& msg) {
+  msg.version(11);
+  msg.result(static_cast<unsigned>(res.status));
+  for (const auto& [name, value] : res.headers.fields()) {
+    msg.insert(name, value);
+  }
+  msg.keep_alive(keep_alive);
+}
+
+}  // namespace
+
+asio::awaitable<bool> Session::Respond(Exchange& ex, Response& res,
+                                       bool keep_alive) {
+  ex.status = res.status;
+  bool ok = res.producer ? co_await WriteStreamed(ex, res, keep_alive)
+                         : co_await WriteString(ex, res, keep_alive);
+  Record(ex);
+  co_return ok&& keep_alive;
+}
+
+asio::awaitable<bool> Session::WriteString(Exchange& ex, Response& res,
+                                           bool keep_alive) {
+  bhttp::response<bhttp::string_body> msg;
+  CopyHeaders(res, keep_alive, msg);
+  msg.body() = std::move(res.body);
+  msg.prepare_payload();
+  ex.bytes_out = msg.body().size();
+  beast::error_code ec;
+  SetExpiry(core_->options.write_timeout);
+  co_await bhttp::async_write(stream_, msg,
+                              asio::redirect_error(use_awaitable, ec));
+  co_return !ec;
+}
+
+asio::awaitable<bool> Session::WriteStreamed(Exchange& ex, Response& res,
+                                             bool keep_alive) {
+  bhttp::response<bhttp::buffer_body> msg;
+  CopyHeaders(res, keep_alive, msg);
+  if (res.content_length) {
+    msg.content_length(*res.content_length);
+  } else {
+    msg.chunked(true);
+  }
+  msg.body().data = nullptr;
+  msg.body().more = true;
+  bhttp::response_serializer<bhttp::buffer_body> sr{msg};
+  beast::error_code ec;
+  bool head_sent = false;
+
+  // The only body memory this response holds: one chunk, filled on the
+  // handler pool and written before the next is produced.
+  auto chunk = std::make_shared<std::vector<uint8_t>>(kChunkBytes);
+  auto producer = std::make_shared<BodyProducer>(std::move(res.producer));
+  const std::optional<uint64_t> expected = res.content_length;
+  for (;;) {
+    // Two statements: see the GCC PR 99576 note in session.cc.
+    auto op = asio::co_spawn(core_->handler_pool.get_executor(),
+                             Produce(producer, chunk), use_awaitable);
+    Produced p = co_await std::move(op);
+    const Status& error = p.error;
+    const size_t n = p.n;
+    if (!error.ok() && !head_sent) {
+      // Nothing sent yet: the client can still get a proper error.
+      Response failed = Response::FromStatus(error);
+      ex.status = failed.status;
+      co_return co_await WriteString(ex, failed, keep_alive);
+    }
+    // A failed or miscounted body cannot be signalled in HTTP/1.1 once the
+    // head is out: close the connection so the client sees a truncation.
+    if (!error.ok()) co_return false;
+    if (expected && ex.bytes_out + n > *expected) co_return false;
+    if (n == 0 && expected && ex.bytes_out != *expected) co_return false;
+    if (!head_sent) {
+      SetExpiry(core_->options.write_timeout);
+      co_await bhttp::async_write_header(
+          stream_, sr, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+      head_sent = true;
+    }
+    msg.body().data = n == 0 ? nullptr : chunk->data();
+    msg.body().size = n;
+    msg.body().more = n != 0;
+    SetExpiry(core_->options.write_timeout);
+    co_await bhttp::async_write(stream_, sr,
+                                asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) co_return false;
+    ex.bytes_out += n;
+    if (n == 0) co_return true;
+  }
+}
+
+void Session::Record(Exchange& ex) {
+  if (ex.status == 0) ex.status = 499;  // Ended before a response was sent.
+  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+      core_->clock.Monotonic() - ex.start);
+  std::string status = std::to_string(ex.status);
+  if (core_->requests_total) {
+    core_->requests_total->Inc({ex.metric_route, status});
+  }
+  if (core_->request_seconds) {
+    core_->request_seconds->Observe({ex.metric_route},
+                                    static_cast<double>(latency.count()) / 1e6);
+  }
+  if (core_->access_log) {
+    AccessRecord r;
+    r.time = ex.time;
+    r.method = ex.method;
+    r.host = ex.host;
+    r.path = ex.path;
+    r.route = ex.route;
+    r.status = ex.status;
+    r.bytes_in = ex.bytes_in;
+    r.bytes_out = ex.bytes_out;
+    r.latency_us = latency.count();
+    r.peer = peer_;
+    r.caller = ex.caller;
+    core_->access_log->Write(r);
+  }
+}
+
+}  // namespace atrest::http

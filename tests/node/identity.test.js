@@ -1,0 +1,223 @@
+// The identity provider and the Resource Manager core, through
+// @azure/identity and @azure/arm-resources exactly as an Azure user runs
+// them (reference/keyvault-api.md §2.6 for the identity wire facts).
+import assert from 'node:assert/strict';
+import {after, before, describe, test} from 'node:test';
+
+import {ResourceManagementClient} from '@azure/arm-resources';
+import {AuthorizationManagementClient} from '@azure/arm-authorization';
+import {ClientSecretCredential} from '@azure/identity';
+
+import {startServer} from './support/atrest.js';
+
+let server;
+let credential;
+
+function credentialFor(creds, secret = creds.clientSecret) {
+  return new ClientSecretCredential(creds.tenantId, creds.clientId, secret, {
+    authorityHost: server.origin('login'),
+    disableInstanceDiscovery: true,
+  });
+}
+
+function armClient(cred = credential) {
+  return new ResourceManagementClient(cred, server.creds.subscriptionId, {
+    endpoint: server.origin('management'),
+  });
+}
+
+async function armFetch(path, {token, method = 'GET', body} = {}) {
+  const headers = {'content-type': 'application/json'};
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${server.origin('management')}${path}`, {
+    method, headers, body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return {status: res.status, headers: res.headers,
+          json: text ? JSON.parse(text) : null};
+}
+
+before(async () => {
+  server = await startServer();
+  credential = credentialFor(server.creds);
+});
+after(async () => { await server.stop(); });
+
+describe('identity provider', () => {
+  test('discovery names an issuer on the authority', async () => {
+    const res = await fetch(
+        `${server.origin('login')}/${server.creds.tenantId}` +
+        '/v2.0/.well-known/openid-configuration');
+    assert.equal(res.status, 200);
+    const doc = await res.json();
+    assert.equal(doc.issuer,
+                 `${server.origin('login')}/${server.creds.tenantId}/v2.0`);
+    const jwks = await (await fetch(doc.jwks_uri)).json();
+    assert.equal(jwks.keys[0].kty, 'RSA');
+    assert.equal(jwks.keys[0].d, undefined);
+  });
+
+  test('ClientSecretCredential gets an RS256 token for a resource', async () => {
+    const scope = `${server.origin('management')}/.default`;
+    const token = await credential.getToken(scope);
+    assert.ok(token.expiresOnTimestamp > Date.now() + 50 * 60 * 1000);
+    const [header, payload] = token.token.split('.').slice(0, 2).map(
+        (p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    assert.equal(header.alg, 'RS256');
+    assert.equal(payload.aud, server.origin('management'));
+    assert.equal(payload.tid, server.creds.tenantId);
+    assert.equal(payload.appid, server.creds.clientId);
+  });
+
+  test('a wrong secret is refused with AADSTS7000215', async () => {
+    const bad = credentialFor(server.creds, 'not-the-secret');
+    await assert.rejects(
+        bad.getToken(`${server.origin('management')}/.default`),
+        /AADSTS7000215/);
+  });
+
+  test('an unknown client is refused with AADSTS700016', async () => {
+    const bad = credentialFor({...server.creds,
+                               clientId: '11111111-2222-4333-8444-555555555555'});
+    await assert.rejects(
+        bad.getToken(`${server.origin('management')}/.default`),
+        /AADSTS700016/);
+  });
+
+  test('the token endpoint speaks OAuth errors for bad requests', async () => {
+    const url = `${server.origin('login')}/${server.creds.tenantId}` +
+        '/oauth2/v2.0/token';
+    const post = (form) => fetch(url, {
+      method: 'POST',
+      headers: {'content-type': 'application/x-www-form-urlencoded'},
+      body: new URLSearchParams(form),
+    });
+    let res = await post({grant_type: 'password'});
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error, 'unsupported_grant_type');
+    res = await post({grant_type: 'client_credentials',
+                      client_id: server.creds.clientId,
+                      client_secret: server.creds.clientSecret,
+                      scope: server.origin('management')});
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error, 'invalid_scope');
+    res = await fetch(`${server.origin('login')}/no-such-tenant/v2.0/` +
+                      '.well-known/openid-configuration');
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error_description, /AADSTS90002/);
+  });
+});
+
+describe('Resource Manager core', () => {
+  test('resource groups: create, update, list, get, exists, delete', async () => {
+    const arm = armClient();
+    const created = await arm.resourceGroups.createOrUpdate(
+        'rg-client', {location: 'West Europe', tags: {team: 'ml'}});
+    assert.equal(created.name, 'rg-client');
+    assert.equal(created.location, 'westeurope');
+    assert.deepEqual(created.tags, {team: 'ml'});
+    assert.equal(created.properties.provisioningState, 'Succeeded');
+
+    const updated = await arm.resourceGroups.update(
+        'rg-client', {tags: {team: 'ml', env: 'test'}});
+    assert.deepEqual(updated.tags, {team: 'ml', env: 'test'});
+
+    const names = [];
+    for await (const g of arm.resourceGroups.list()) names.push(g.name);
+    assert.deepEqual(names, ['rg-client']);
+    assert.equal((await arm.resourceGroups.get('RG-CLIENT')).name, 'rg-client');
+    assert.equal((await arm.resourceGroups.checkExistence('rg-client')).body,
+                 true);
+
+    await arm.resourceGroups.beginDeleteAndWait('rg-client');
+    assert.equal((await arm.resourceGroups.checkExistence('rg-client')).body,
+                 false);
+    await assert.rejects(arm.resourceGroups.get('rg-client'),
+                         (e) => e.statusCode === 404 &&
+                                e.code === 'ResourceGroupNotFound');
+  });
+
+  test('moving a group to another location is refused', async () => {
+    const arm = armClient();
+    await arm.resourceGroups.createOrUpdate('rg-pinned', {location: 'eastus'});
+    await assert.rejects(
+        arm.resourceGroups.createOrUpdate('rg-pinned', {location: 'westus'}),
+        (e) => e.statusCode === 400 && e.code === 'InvalidResourceGroupLocation');
+  });
+
+  test('subscriptions are listed for the caller', async () => {
+    const res = await armFetch('/subscriptions?api-version=2022-12-01', {
+      token: (await credential.getToken(
+          `${server.origin('management')}/.default`)).token,
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.json.value.length, 1);
+    assert.equal(res.json.value[0].subscriptionId, server.creds.subscriptionId);
+    assert.equal(res.json.value[0].tenantId, server.creds.tenantId);
+  });
+
+  test('role assignments through @azure/arm-authorization', async () => {
+    const auth = new AuthorizationManagementClient(
+        credential, server.creds.subscriptionId,
+        {endpoint: server.origin('management')});
+    const scope = `/subscriptions/${server.creds.subscriptionId}`;
+    const name = '6f4c6a52-9d3c-4b1e-8f6e-0c5d2a7b9e11';
+    const created = await auth.roleAssignments.create(scope, name, {
+      roleDefinitionId: `${scope}/providers/Microsoft.Authorization/` +
+          'roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7',
+      principalId: server.creds.objectId,
+    });
+    assert.equal(created.name, name);
+    const listed = [];
+    for await (const a of auth.roleAssignments.listForScope(scope)) {
+      listed.push(a.name);
+    }
+    assert.ok(listed.includes(name));
+    await auth.roleAssignments.delete(scope, name);
+  });
+});
+
+describe('management refusals', () => {
+  const path = () =>
+      `/subscriptions/${server.creds.subscriptionId}/resourcegroups` +
+      '?api-version=2021-04-01';
+
+  test('no token: 401 with a challenge', async () => {
+    const res = await armFetch(path());
+    assert.equal(res.status, 401);
+    assert.equal(res.json.error.code, 'AuthenticationFailed');
+    assert.match(res.headers.get('www-authenticate'), /^Bearer /);
+  });
+
+  test('a token for another audience is refused', async () => {
+    const token = (await credential.getToken(
+        `${server.origin('')}/.default`)).token;
+    const res = await armFetch(path(), {token});
+    assert.equal(res.status, 401);
+    assert.equal(res.json.error.code, 'InvalidAuthenticationToken');
+  });
+
+  test('a bad signature and alg none are refused', async () => {
+    const good = (await credential.getToken(
+        `${server.origin('management')}/.default`)).token;
+    const [h, p, s] = good.split('.');
+    const flipped = s.slice(0, 10) + (s[10] === 'A' ? 'B' : 'A') + s.slice(11);
+    let res = await armFetch(path(), {token: `${h}.${p}.${flipped}`});
+    assert.equal(res.status, 401);
+    const none = Buffer.from(JSON.stringify({alg: 'none', typ: 'JWT'}))
+                     .toString('base64url');
+    res = await armFetch(path(), {token: `${none}.${p}.`});
+    assert.equal(res.status, 401);
+    assert.equal(res.json.error.code, 'InvalidAuthenticationToken');
+  });
+
+  test('missing api-version is a 400 MissingApiVersionParameter', async () => {
+    const token = (await credential.getToken(
+        `${server.origin('management')}/.default`)).token;
+    const res = await armFetch(
+        `/subscriptions/${server.creds.subscriptionId}/resourcegroups`,
+        {token});
+    assert.equal(res.status, 400);
+    assert.equal(res.json.error.code, 'MissingApiVersionParameter');
+  });
+});

@@ -1,0 +1,77 @@
+// Starts and stops real atrest servers for the client tests.
+//
+// Every server gets a fresh data dir under ATREST_TEST_ROOT, with a copy of
+// the shared TLS material (ATREST_TEST_TLS_DIR, made once by
+// `atrest tls-init` in scripts/test-node.sh), so the one CA in
+// NODE_EXTRA_CA_CERTS is trusted by every server. Ports are chosen free.
+import {spawn} from 'node:child_process';
+import {cpSync, mkdtempSync, readFileSync} from 'node:fs';
+import net from 'node:net';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const atrestBin = process.env.ATREST_BIN ??
+    path.resolve(here, '../../../build/release/src/app/atrest');
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const {port} = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServer({extraArgs = [], env = {}} = {}) {
+  const root = process.env.ATREST_TEST_ROOT ?? tmpdir();
+  const dataDir = mkdtempSync(path.join(root, 'atrest-'));
+  const tlsDir = process.env.ATREST_TEST_TLS_DIR;
+  if (!tlsDir) throw new Error('ATREST_TEST_TLS_DIR is not set');
+  cpSync(tlsDir, path.join(dataDir, 'tls'), {recursive: true});
+  const port = await freePort();
+  const args = ['serve', '--server-port', String(port), '--server-data-dir',
+                dataDir, '--server-access-log',
+                path.join(dataDir, 'access.log'), ...extraArgs];
+  const child = spawn(atrestBin, args, {
+    env: {...process.env, ...env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(
+        () => reject(new Error(`atrest did not start:\n${output}`)), 30000);
+    const check = () => {
+      if (output.includes('administrator credentials:')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`atrest exited with ${code}:\n${output}`));
+    });
+  });
+  const creds = JSON.parse(
+      readFileSync(path.join(dataDir, 'admin-credentials.json'), 'utf8'));
+  const origin = (name) =>
+      `https://${name ? name + '.' : ''}localhost:${port}`;
+  return {
+    port,
+    dataDir,
+    creds,
+    origin,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    },
+  };
+}
