@@ -14,6 +14,8 @@ packages=(
   libsqlite3-dev libtomlplusplus-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # client tests: a second server with a shifted clock (token nbf/exp)
+  faketime
 )
 
 missing=()

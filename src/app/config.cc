@@ -94,8 +94,16 @@ const std::vector<Setting>& Table() {
                     std::numeric_limits<int64_t>::max())),
       Make("limits.request_timeout_seconds", "longest request",
            IntField(&Config::request_timeout_seconds, 1, 86400)),
+      Make("limits.header_timeout_seconds",
+           "longest wait for a request's line and headers",
+           IntField(&Config::header_timeout_seconds, 1, 3600)),
       Make("limits.idle_timeout_seconds", "keep-alive idle time",
            IntField(&Config::idle_timeout_seconds, 1, 3600)),
+      Make("identity.token_lifetime_seconds", "lifetime of issued tokens",
+           IntField(&Config::token_lifetime_seconds, 1, 86400)),
+      Make("identity.clock_skew_seconds",
+           "clock skew allowed when checking token times",
+           IntField(&Config::clock_skew_seconds, 0, 3600)),
   };
   return table;
 }

@@ -37,7 +37,11 @@ struct Config {
   // [limits]
   int64_t max_upload_bytes = int64_t{512} << 20;
   int request_timeout_seconds = 300;
+  int header_timeout_seconds = 30;
   int idle_timeout_seconds = 75;
+  // [identity]
+  int token_lifetime_seconds = 3600;
+  int clock_skew_seconds = 300;
 };
 
 // One configurable setting, for the loader and for `atrest serve --help`.

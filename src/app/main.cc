@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 
+#include "app/admin.h"
 #include "app/config.h"
 #include "app/selftest.h"
 #include "app/serve.h"
@@ -45,6 +46,35 @@ int main(int argc, char** argv) {
   tls_init->add_option("--data-dir", tls_dir, "data dir")->required();
   tls_init->add_option("--domain", tls_domain, "DNS domain of the endpoints");
 
+  // `atrest ad ...`: tenants and service principals, on the data dir.
+  atrest::app::AdminContext admin_ctx{.data_dir = "atrest-data"};
+  std::string ad_name, ad_role, ad_scopes, ad_id;
+  auto* ad = app.add_subcommand(
+      "ad", "tenants and service principals (on the server's data dir)");
+  ad->require_subcommand(1);
+  ad->add_option("--data-dir", admin_ctx.data_dir, "the server's data dir")
+      ->envname("ATREST_SERVER_DATA_DIR");
+  ad->add_option("--tenant", admin_ctx.tenant_id,
+                 "tenant id (default: the first tenant)");
+  auto* ad_tenant = ad->add_subcommand("tenant", "tenants");
+  ad_tenant->require_subcommand(1);
+  auto* tenant_create = ad_tenant->add_subcommand(
+      "create", "create a tenant with a subscription in it");
+  tenant_create->add_option("--name", ad_name, "display name")->required();
+  auto* ad_sp = ad->add_subcommand("sp", "service principals");
+  ad_sp->require_subcommand(1);
+  auto* sp_create = ad_sp->add_subcommand(
+      "create-for-rbac",
+      "create a service principal with a secret, optionally with a role");
+  sp_create->add_option("--name", ad_name, "display name")->required();
+  sp_create->add_option("--role", ad_role, "role to assign (e.g. Contributor)");
+  sp_create->add_option("--scopes", ad_scopes,
+                        "space-separated scopes for the role");
+  auto* sp_list = ad_sp->add_subcommand("list", "list service principals");
+  auto* sp_delete =
+      ad_sp->add_subcommand("delete", "delete a service principal");
+  sp_delete->add_option("--id", ad_id, "appId or objectId")->required();
+
   auto* version = app.add_subcommand("version", "print the version");
   auto* selftest = app.add_subcommand(
       "selftest", "check that the cryptography in use works");
@@ -68,6 +98,24 @@ int main(int argc, char** argv) {
     atrest::Status s = atrest::app::RunSelfTest(std::cout);
     std::cout << (s.ok() ? "self-test passed\n" : "self-test FAILED\n");
     return s.ok() ? 0 : 1;
+  }
+  if (ad->parsed()) {
+    atrest::Status s;
+    if (tenant_create->parsed()) {
+      s = atrest::app::CreateTenant(admin_ctx, ad_name, std::cout);
+    } else if (sp_create->parsed()) {
+      s = atrest::app::CreateServicePrincipalForRbac(
+          admin_ctx, ad_name, ad_role, ad_scopes, std::cout);
+    } else if (sp_list->parsed()) {
+      s = atrest::app::ListServicePrincipals(admin_ctx, std::cout);
+    } else if (sp_delete->parsed()) {
+      s = atrest::app::DeleteServicePrincipal(admin_ctx, ad_id, std::cout);
+    }
+    if (!s.ok()) {
+      std::cerr << "atrest: " << s.message() << "\n";
+      return 1;
+    }
+    return 0;
   }
   if (tls_init->parsed()) {
     atrest::env::Env& env = atrest::env::Env::Default();

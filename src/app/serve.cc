@@ -43,7 +43,10 @@ Status Run(const Config& config, std::ostream& out) {
   ASSIGN_OR_RETURN(auto seal, root.DeriveAead("identity/signing-keys"));
   rt.identity = std::make_unique<identity::IdentityService>(
       *rt.store, env, std::move(seal),
-      identity::IdentityOptions{.authority = authority});
+      identity::IdentityOptions{
+          .authority = authority,
+          .token_lifetime = std::chrono::seconds(config.token_lifetime_seconds),
+          .clock_skew = std::chrono::seconds(config.clock_skew_seconds)});
   rt.resources = std::make_unique<resources::ResourceManager>(*rt.store, env);
   rt.services =
       std::make_unique<api::Services>(api::Services{.identity = *rt.identity,
@@ -86,6 +89,7 @@ Status Run(const Config& config, std::ostream& out) {
       .port = config.port,
       .io_threads = config.threads > 0 ? config.threads : std::max(1, cores),
       .max_connections = static_cast<size_t>(config.max_connections),
+      .header_timeout = std::chrono::seconds(config.header_timeout_seconds),
       .body_timeout = std::chrono::seconds(config.request_timeout_seconds),
       .idle_timeout = std::chrono::seconds(config.idle_timeout_seconds)};
   ASSIGN_OR_RETURN(auto server,

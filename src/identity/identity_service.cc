@@ -272,7 +272,8 @@ Result<Caller> IdentityService::Authenticate(
                           {.issuer = options_.authority + "/{tenantid}/v2.0",
                            .audiences = audiences,
                            .tenant_id = tenant_id,
-                           .now = env_.clock().Now()});
+                           .now = env_.clock().Now(),
+                           .skew = options_.clock_skew});
   if (!r.ok()) return r.failure->status;
   const json& c = *r.claims;
   Caller caller{.tenant_id = c.value("tid", ""),

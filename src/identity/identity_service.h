@@ -43,6 +43,8 @@ struct IdentityOptions {
   // "https://login.localhost:8443". Issuers are "<authority>/<tenant>/v2.0".
   std::string authority;
   std::chrono::seconds token_lifetime{3600};
+  // Allowed difference between clocks when checking exp and nbf.
+  std::chrono::seconds clock_skew{300};
   std::chrono::seconds signing_key_rotation{std::chrono::hours(24 * 30)};
 };
 

@@ -8,7 +8,9 @@ import {ResourceManagementClient} from '@azure/arm-resources';
 import {AuthorizationManagementClient} from '@azure/arm-authorization';
 import {ClientSecretCredential} from '@azure/identity';
 
-import {startServer} from './support/atrest.js';
+import {execFileSync} from 'node:child_process';
+
+import {atrest, atrestBin, startServer} from './support/atrest.js';
 
 let server;
 let credential;
@@ -219,5 +221,119 @@ describe('management refusals', () => {
         {token});
     assert.equal(res.status, 400);
     assert.equal(res.json.error.code, 'MissingApiVersionParameter');
+  });
+});
+
+describe('token lifetime and tenants', () => {
+  const groupsPath = (sub) =>
+      `/subscriptions/${sub}/resourcegroups?api-version=2021-04-01`;
+  const token = async (srv, creds = srv.creds) =>
+      (await credentialFor(creds).getToken(
+          `${srv.origin('management')}/.default`)).token;
+
+  test('an expired token is refused with ExpiredAuthenticationToken', async () => {
+    // A server that issues 1-second tokens and allows no clock skew.
+    const short = await startServer({extraArgs: [
+      '--identity-token-lifetime-seconds', '1',
+      '--identity-clock-skew-seconds', '0']});
+    try {
+      const cred = new ClientSecretCredential(
+          short.creds.tenantId, short.creds.clientId, short.creds.clientSecret,
+          {authorityHost: short.origin('login'), disableInstanceDiscovery: true});
+      const t = (await cred.getToken(`${short.origin('management')}/.default`))
+                    .token;
+      await new Promise((r) => setTimeout(r, 2100));
+      const res = await fetch(
+          `${short.origin('management')}${groupsPath(short.creds.subscriptionId)}`,
+          {headers: {authorization: `Bearer ${t}`}});
+      assert.equal(res.status, 401);
+      assert.equal((await res.json()).error.code, 'ExpiredAuthenticationToken');
+    } finally {
+      await short.stop();
+    }
+  });
+
+  test('tokens from a clock ahead (nbf) or far behind (exp) are refused',
+       async () => {
+    // Second servers on the same data dir (same tenant and signing keys)
+    // whose clocks run 2 h ahead and 3 h behind, through libfaketime.
+    const ahead = await startServer({dataDir: server.dataDir,
+                                     wrapper: ['faketime', '-f', '+2h']});
+    const behind = await startServer({dataDir: server.dataDir,
+                                      wrapper: ['faketime', '-f', '-3h']});
+    try {
+      // A principal made on the slow clock too, so that its secret is
+      // already valid there.
+      const made = execFileSync('faketime', [
+        '-f', '-3h', atrestBin, 'ad', '--data-dir', server.dataDir, 'sp',
+        'create-for-rbac', '--name', 'past-bot', '--role', 'Reader', '--scopes',
+        `/subscriptions/${server.creds.subscriptionId}`], {encoding: 'utf8'});
+      const past = JSON.parse(made);
+      for (const [srv, creds, code, why] of [
+               [ahead, server.creds, 'InvalidAuthenticationToken',
+                /not valid yet/],
+               [behind, {tenantId: past.tenant, clientId: past.appId,
+                         clientSecret: past.password},
+                'ExpiredAuthenticationToken', /expired/]]) {
+        const cred = new ClientSecretCredential(
+            creds.tenantId, creds.clientId, creds.clientSecret,
+            {authorityHost: srv.origin('login'), disableInstanceDiscovery: true});
+        // The token names the first server's audience; only the clocks
+        // differ.
+        const t = (await cred.getToken(`${server.origin('management')}/.default`))
+                      .token;
+        const res = await armFetch(groupsPath(server.creds.subscriptionId),
+                                   {token: t});
+        assert.equal(res.status, 401);
+        assert.equal(res.json.error.code, code);
+        assert.match(res.json.error.message, why);
+      }
+    } finally {
+      await ahead.stop();
+      await behind.stop();
+    }
+  });
+
+  test('a token from another tenant cannot reach this subscription', async () => {
+    const other = JSON.parse(atrest(['ad', '--data-dir', server.dataDir,
+                                     'tenant', 'create', '--name', 'Fabrikam']));
+    const sp = JSON.parse(atrest([
+      'ad', '--data-dir', server.dataDir, '--tenant', other.tenantId, 'sp',
+      'create-for-rbac', '--name', 'fabrikam-admin', '--role', 'Owner',
+      '--scopes', `/subscriptions/${other.subscriptionId}`]));
+    const creds = {tenantId: sp.tenant, clientId: sp.appId,
+                   clientSecret: sp.password};
+    const t = await token(server, creds);
+    // Its own subscription works...
+    let res = await armFetch(groupsPath(other.subscriptionId), {token: t});
+    assert.equal(res.status, 200);
+    // ...the first tenant's does not.
+    res = await armFetch(groupsPath(server.creds.subscriptionId), {token: t});
+    assert.equal(res.status, 401);
+    assert.equal(res.json.error.code, 'InvalidAuthenticationTokenTenant');
+  });
+
+  test('a service principal made by create-for-rbac gets its role', async () => {
+    const sp = JSON.parse(atrest([
+      'ad', '--data-dir', server.dataDir, 'sp', 'create-for-rbac', '--name',
+      'reader-bot', '--role', 'Reader', '--scopes',
+      `/subscriptions/${server.creds.subscriptionId}`]));
+    const reader = credentialFor({tenantId: sp.tenant, clientId: sp.appId,
+                                  clientSecret: sp.password});
+    const arm = armClient(reader);
+    for await (const g of arm.resourceGroups.list()) void g;  // May read.
+    await assert.rejects(
+        arm.resourceGroups.createOrUpdate('rg-denied', {location: 'eastus'}),
+        (e) => e.statusCode === 403 && e.code === 'AuthorizationFailed');
+    const listed = JSON.parse(atrest(['ad', '--data-dir', server.dataDir, 'sp',
+                                      'list']));
+    assert.ok(listed.some((p) => p.appId === sp.appId));
+    atrest(['ad', '--data-dir', server.dataDir, 'sp', 'delete', '--id',
+            sp.appId]);
+    await assert.rejects(
+        credentialFor({tenantId: sp.tenant, clientId: sp.appId,
+                       clientSecret: sp.password})
+            .getToken(`${server.origin('management')}/.default`),
+        /AADSTS700016/);
   });
 });

@@ -4,7 +4,7 @@
 // the shared TLS material (ATREST_TEST_TLS_DIR, made once by
 // `atrest tls-init` in scripts/test-node.sh), so the one CA in
 // NODE_EXTRA_CA_CERTS is trusted by every server. Ports are chosen free.
-import {spawn} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {cpSync, mkdtempSync, readFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
@@ -14,6 +14,11 @@ import {fileURLToPath} from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const atrestBin = process.env.ATREST_BIN ??
     path.resolve(here, '../../../build/release/src/app/atrest');
+
+/** Runs `atrest <args>` to completion; returns stdout (throws on failure). */
+export function atrest(args) {
+  return execFileSync(atrestBin, args, {encoding: 'utf8'});
+}
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -26,17 +31,24 @@ export async function freePort() {
   });
 }
 
-export async function startServer({extraArgs = [], env = {}} = {}) {
+// `dataDir`: share another server's data dir (same store and keys) instead
+// of a fresh one. `wrapper`: a command line to run atrest under, e.g.
+// ['faketime', '-f', '+2h'] for a server whose clock is ahead.
+export async function startServer(
+    {extraArgs = [], env = {}, dataDir = null, wrapper = []} = {}) {
   const root = process.env.ATREST_TEST_ROOT ?? tmpdir();
-  const dataDir = mkdtempSync(path.join(root, 'atrest-'));
   const tlsDir = process.env.ATREST_TEST_TLS_DIR;
   if (!tlsDir) throw new Error('ATREST_TEST_TLS_DIR is not set');
-  cpSync(tlsDir, path.join(dataDir, 'tls'), {recursive: true});
+  if (!dataDir) {
+    dataDir = mkdtempSync(path.join(root, 'atrest-'));
+    cpSync(tlsDir, path.join(dataDir, 'tls'), {recursive: true});
+  }
   const port = await freePort();
   const args = ['serve', '--server-port', String(port), '--server-data-dir',
                 dataDir, '--server-access-log',
-                path.join(dataDir, 'access.log'), ...extraArgs];
-  const child = spawn(atrestBin, args, {
+                path.join(dataDir, `access-${port}.log`), ...extraArgs];
+  const argv = [...wrapper, atrestBin, ...args];
+  const child = spawn(argv[0], argv.slice(1), {
     env: {...process.env, ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   });

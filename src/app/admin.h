@@ -1,0 +1,42 @@
+// Administration commands that work on a server's data dir directly, on the
+// host where atrest runs (like `vault operator` or `kubeadm`), for what Azure
+// does through Microsoft Graph: tenants and service principals.
+//
+//   atrest ad tenant create --name N
+//   atrest ad sp create-for-rbac --name N [--role R --scopes S] [--tenant T]
+//   atrest ad sp list [--tenant T]
+//   atrest ad sp delete --id <appId or objectId>
+//
+// They share the SQLite store with a running server safely. Output is JSON
+// on stdout, shaped as az prints it; a new secret is printed once and
+// stored only as a slow salted hash.
+#ifndef ATREST_APP_ADMIN_H_
+#define ATREST_APP_ADMIN_H_
+
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "base/status.h"
+
+namespace atrest::app {
+
+struct AdminContext {
+  std::string data_dir;
+  std::string tenant_id;  // Empty: the first tenant (the bootstrap one).
+};
+
+Status CreateTenant(const AdminContext& ctx, const std::string& name,
+                    std::ostream& out);
+Status CreateServicePrincipalForRbac(const AdminContext& ctx,
+                                     const std::string& name,
+                                     const std::string& role,
+                                     const std::string& scopes,
+                                     std::ostream& out);
+Status ListServicePrincipals(const AdminContext& ctx, std::ostream& out);
+Status DeleteServicePrincipal(const AdminContext& ctx, const std::string& id,
+                              std::ostream& out);
+
+}  // namespace atrest::app
+
+#endif  // ATREST_APP_ADMIN_H_
