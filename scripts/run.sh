@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The one command that installs, builds and runs atrest on its embedded
-# defaults. Until the server exists it shows the commands and runs the
-# self-test of the cryptography in use.
+# defaults: SQLite and local files in ./atrest-data, the built-in identity
+# provider, HTTPS on 127.0.0.1:8443 for *.localhost. Extra arguments go to
+# `atrest serve` (see `atrest serve --help`). Stop it with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh release
-build/release/src/app/atrest --help
-build/release/src/app/atrest selftest
+exec build/release/src/app/atrest serve "$@"

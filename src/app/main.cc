@@ -79,8 +79,13 @@ int main(int argc, char** argv) {
   auto* selftest = app.add_subcommand(
       "selftest", "check that the cryptography in use works");
   bool fips = false;
+  std::string fips_module_dir;
   selftest->add_flag("--fips", fips, "use only OpenSSL's FIPS provider")
       ->envname("ATREST_CRYPTO_FIPS");
+  selftest
+      ->add_option("--fips-module-dir", fips_module_dir,
+                   "directory holding fips.so")
+      ->envname("ATREST_CRYPTO_FIPS_MODULE_DIR");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -90,7 +95,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (selftest->parsed()) {
-    atrest::Status init = atrest::crypto::InitializeCrypto({.fips = fips});
+    atrest::Status init = atrest::crypto::InitializeCrypto(
+        {.fips = fips, .fips_module_dir = fips_module_dir});
     if (!init.ok()) {
       std::cerr << "atrest: " << init.message() << "\n";
       return 2;

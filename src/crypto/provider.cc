@@ -26,7 +26,7 @@ Status InitializeCrypto(const CryptoConfig& config) {
         "FIPS mode was requested but OpenSSL's FIPS provider (fips.so) could "
         "not be loaded. Debian 12 does not ship one: build it from a "
         "FIPS-validated OpenSSL 3.0 release, run `openssl fipsinstall`, and "
-        "point --fips-module-dir (or OPENSSL_MODULES) at the directory "
+        "point crypto.fips_module_dir (or OPENSSL_MODULES) at the directory "
         "holding fips.so; see docs/fips.md");
   }
   if (OSSL_PROVIDER_load(nullptr, "base") == nullptr) {
