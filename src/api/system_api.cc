@@ -3,8 +3,10 @@
 namespace atrest::api {
 
 Status RegisterSystemRoutes(http::Router& router, Services& services) {
+  // Both only read in-memory state: inline on the I/O thread (RouteLimits).
   const http::RouteLimits limits{.max_header_bytes = 8 * 1024,
-                                 .max_body_bytes = 0};
+                                 .max_body_bytes = 0,
+                                 .inline_handler = true};
   RETURN_IF_ERROR(router.Add(
       services.domain, "GET", "/healthz", limits, [](http::Request&) {
         return http::Response::Json(200, R"({"status":"ok"})");

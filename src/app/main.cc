@@ -1,13 +1,17 @@
 // The atrest executable: the server (`atrest serve`) and administration
 // commands.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <map>
+#include <vector>
 
 #include "app/admin.h"
 #include "app/config.h"
 #include "app/selftest.h"
 #include "app/serve.h"
+#include "cli/commands.h"
+#include "cli/profile.h"
 #include "crypto/provider.h"
 #include "http/tls_material.h"
 
@@ -75,6 +79,53 @@ int main(int argc, char** argv) {
       ad_sp->add_subcommand("delete", "delete a service principal");
   sp_delete->add_option("--id", ad_id, "appId or objectId")->required();
 
+  // `atrest login` and `atrest group ...`: the client, speaking REST as az.
+  atrest::cli::LoginOptions login_opts;
+  std::string cli_ca_file, group_name, group_location;
+  std::vector<std::string> group_tags;
+  bool service_principal = false, assume_yes = false;
+  auto* login = app.add_subcommand(
+      "login", "get a token for a service principal and save the profile");
+  login
+      ->add_flag("--service-principal", service_principal,
+                 "log in as a service principal")
+      ->required();
+  login->add_option("--username,-u", login_opts.client_id, "appId")->required();
+  login->add_option("--password,-p", login_opts.client_secret, "client secret")
+      ->envname("ATREST_CLIENT_SECRET");
+  login->add_option("--tenant,-t", login_opts.tenant_id, "tenant id")
+      ->required();
+  login->add_option("--authority", login_opts.authority, "identity endpoint")
+      ->capture_default_str();
+  login
+      ->add_option("--management-endpoint", login_opts.management_endpoint,
+                   "Resource Manager endpoint")
+      ->capture_default_str();
+  login->add_option("--subscription", login_opts.subscription_id,
+                    "subscription to use (default: the first one)");
+  login->add_option("--ca-file", cli_ca_file,
+                    "extra trusted CA certificates (PEM) [REQUESTS_CA_BUNDLE, "
+                    "NODE_EXTRA_CA_CERTS]");
+  auto* group = app.add_subcommand("group", "resource groups");
+  group->require_subcommand(1);
+  group->fallthrough();  // `group list --ca-file x` works too.
+  group->add_option("--ca-file", cli_ca_file,
+                    "extra trusted CA certificates (PEM) [REQUESTS_CA_BUNDLE, "
+                    "NODE_EXTRA_CA_CERTS]");
+  auto* group_create = group->add_subcommand("create", "create or update");
+  group_create->add_option("--name,-n", group_name, "group name")->required();
+  group_create->add_option("--location,-l", group_location, "location")
+      ->required();
+  group_create->add_option("--tags", group_tags, "key=value ...");
+  auto* group_list = group->add_subcommand("list", "list resource groups");
+  auto* group_show = group->add_subcommand("show", "show a resource group");
+  group_show->add_option("--name,-n", group_name, "group name")->required();
+  auto* group_delete =
+      group->add_subcommand("delete", "delete a resource group");
+  group_delete->add_option("--name,-n", group_name, "group name")->required();
+  group_delete->add_flag("--yes,-y", assume_yes,
+                         "do not prompt (never prompts)");
+
   auto* version = app.add_subcommand("version", "print the version");
   auto* selftest = app.add_subcommand(
       "selftest", "check that the cryptography in use works");
@@ -119,6 +170,37 @@ int main(int argc, char** argv) {
     }
     if (!s.ok()) {
       std::cerr << "atrest: " << s.message() << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  if (login->parsed() || group->parsed()) {
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    const char* home = std::getenv("HOME");
+    atrest::Result<std::string> profile_path =
+        atrest::cli::DefaultProfilePath(xdg ? xdg : "", home ? home : "");
+    atrest::Status s = profile_path.status();
+    if (s.ok()) {
+      atrest::cli::CliContext ctx{
+          .env = atrest::env::Env::Default(),
+          .profile_path = *profile_path,
+          .ca_files = atrest::cli::CaFilesFromEnvironment(cli_ca_file),
+          .out = std::cout};
+      if (login->parsed()) {
+        s = atrest::cli::Login(ctx, login_opts);
+      } else if (group_create->parsed()) {
+        s = atrest::cli::GroupCreate(ctx, group_name, group_location,
+                                     group_tags);
+      } else if (group_list->parsed()) {
+        s = atrest::cli::GroupList(ctx);
+      } else if (group_show->parsed()) {
+        s = atrest::cli::GroupShow(ctx, group_name);
+      } else if (group_delete->parsed()) {
+        s = atrest::cli::GroupDelete(ctx, group_name);
+      }
+    }
+    if (!s.ok()) {
+      std::cerr << "atrest: " << atrest::cli::FormatError(s) << "\n";
       return 1;
     }
     return 0;

@@ -22,6 +22,9 @@ inline std::string_view AsString(ByteView b) {
 }
 inline Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
+// 0-15 for a hex digit of either case, -1 otherwise.
+int HexDigitValue(char c);
+
 // Lower-case hex; for ids, digests and test output, never for secrets.
 std::string HexEncode(ByteView data);
 // Returns false on odd length or a non-hex character.

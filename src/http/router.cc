@@ -67,12 +67,17 @@ Status Router::Add(std::string_view host_pattern, std::string_view method,
   if (method.empty() || !handler) {
     return InvalidArgumentError("route needs a method and a handler");
   }
+  if (limits.streaming_body && limits.inline_handler) {
+    return InvalidArgumentError(
+        "a streaming_body route cannot be an inline_handler");
+  }
   auto route = std::make_unique<Route>();
   route->host_pattern = host;
   route->method = std::string(method);
   route->path_pattern = std::string(path_pattern);
   route->limits = limits;
   route->handler = std::move(handler);
+  route->metric_route = route->host_pattern + route->path_pattern;
   for (std::string_view seg : SplitPath(path_pattern)) {
     bool has_brace = seg.find_first_of("{}") != std::string_view::npos;
     if (has_brace && !IsParam(seg)) {

@@ -41,10 +41,16 @@ struct RouteLimits {
   size_t max_header_bytes = 16 * 1024;    // Request line plus header fields.
   uint64_t max_body_bytes = 1024 * 1024;  // Buffered or streamed.
   bool streaming_body = false;            // Handler pulls Request::body_stream.
+  // The handler never blocks (no disk, crypto or network), so it runs on the
+  // connection's strand, on the I/O thread, without the hop to the handler
+  // pool and back. Only for small, bounded work (a health check, rendering
+  // in-memory state); not with streaming_body. A streamed response body is
+  // still produced on the handler pool.
+  bool inline_handler = false;
 };
 
 // A handler: the api layer binds its Services& into the closure. Runs on a
-// handler-pool thread and may block.
+// handler-pool thread and may block, unless its route sets inline_handler.
 using Handler = std::function<Response(Request&)>;
 
 struct Route {
@@ -54,6 +60,7 @@ struct Route {
   RouteLimits limits;
   Handler handler;
   std::vector<std::string> segments;  // path_pattern split at '/'.
+  std::string metric_route;  // host_pattern + path_pattern: the metric label.
 };
 
 struct RouteMatch {
@@ -74,7 +81,8 @@ class Router {
   // Adds a route. InvalidArgument for a malformed host pattern (a '*' other
   // than a whole leftmost label), a path pattern not starting with '/' or
   // with a malformed {param}; AlreadyExists for a duplicate
-  // (host, method, path) triple.
+  // (host, method, path) triple, or limits with both streaming_body and
+  // inline_handler (the handler would block the I/O thread reading its body).
   Status Add(std::string_view host_pattern, std::string_view method,
              std::string_view path_pattern, RouteLimits limits,
              Handler handler);

@@ -127,6 +127,12 @@ TEST_F(RouterTest, RejectsBadRoutes) {
   EXPECT_FALSE(router_.Add("localhost", "GET", "nope", {}, Named("x")).ok());
   EXPECT_FALSE(router_.Add("localhost", "GET", "/a{b}", {}, Named("x")).ok());
   EXPECT_FALSE(router_.Add("localhost", "GET", "/a", {}, nullptr).ok());
+  // An inline handler must not block, and one reading a streamed body would.
+  RouteLimits both;
+  both.streaming_body = true;
+  both.inline_handler = true;
+  EXPECT_EQ(router_.Add("localhost", "PUT", "/s", both, Named("x")).code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(RouterTest, LargestHeaderLimit) {

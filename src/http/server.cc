@@ -168,7 +168,14 @@ void Server::Stop(std::chrono::milliseconds grace) {
   core_->WaitDrained(Clock::now() + std::chrono::seconds(1));
   core_->ioc.stop();
   for (std::thread& t : runtime_->io_threads) t.join();
+  // Closes the acceptor if the posted close never ran; its cancelled accept
+  // is queued in ioc like any other leftover handler.
   runtime_.reset();
+  // ioc.stop() leaves queued handlers in place: the accept loop's completion
+  // when it had no time to run, sessions cut off by a forced stop. They hold
+  // shared_ptr<ServerCore>, which owns ioc: destroy them now or the core,
+  // its SSL_CTX and those frames leak.
+  core_->ReleaseHandlers();
 }
 
 }  // namespace atrest::http

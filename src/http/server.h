@@ -18,7 +18,9 @@
 // mix of connections, where a context per thread can leave one thread
 // hot with long downloads while others idle. Handlers and body producers
 // run on a separate handler pool because they block (disk, crypto,
-// vault calls); the I/O threads never wait on them.
+// vault calls); the I/O threads never wait on them. The exception is a
+// route with RouteLimits::inline_handler, whose handler never blocks: it is
+// called directly on the connection's strand, saving two thread hops.
 //
 // Thread safety: Start() and Stop() from one controlling thread; port()
 // and active_connections() from any thread.
@@ -69,7 +71,8 @@ class Server {
   // finish and closes their connections after the response, for up to
   // `grace`. Then closes every remaining connection, waits for running
   // handlers to return (a handler cannot be interrupted; one reading its
-  // body gets an error at once), and stops all threads. Idempotent.
+  // body gets an error at once), and stops all threads. Handlers still
+  // queued then (a forced stop) are destroyed, not run. Idempotent.
   void Stop(std::chrono::milliseconds grace);
 
  private:

@@ -44,4 +44,21 @@ void ServerCore::ForEachConnection(
   }
 }
 
+void ServerCore::ReleaseHandlers() {
+  // The pool first: its queued operations hold work on `ioc` and own
+  // session frames whose sockets and strands need ioc's services alive.
+  handler_pool.shutdown();
+  // Destroys what is still queued (accept and read operations, posted
+  // completions); the services themselves live on until ~io_context.
+  ioc.shutdown();
+  // Sessions destroyed above never reached Unregister(). Their strands must
+  // go before ~io_context deletes the strand service.
+  std::map<uint64_t, std::shared_ptr<ConnectionControl>> conns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    conns.swap(conns_);
+  }
+  drained_.notify_all();
+}
+
 }  // namespace atrest::http

@@ -40,6 +40,21 @@ struct ConnectionControl {
   std::function<void()> close_socket;  // Empty once the session ended.
 };
 
+// Asio destroys the handlers still queued in a context (parked coroutine
+// frames, each holding a shared_ptr<ServerCore>) only when the context shuts
+// down. The contexts belong to the ServerCore, so without an explicit
+// shutdown those frames and the core would keep each other alive forever.
+// These expose execution_context::shutdown() for ServerCore::ReleaseHandlers.
+class IoContext : public asio::io_context {
+ public:
+  using asio::io_context::shutdown;
+};
+class HandlerPool : public asio::thread_pool {
+ public:
+  using asio::thread_pool::shutdown;
+  using asio::thread_pool::thread_pool;
+};
+
 struct ServerCore {
   ServerCore(ServerOptions opts, const Router& r, env::Clock& c, AccessLog* log,
              asio::ssl::context tls)
@@ -55,7 +70,7 @@ struct ServerCore {
   env::Clock& clock;
   AccessLog* const access_log;  // May be null.
   asio::ssl::context ssl;
-  asio::thread_pool handler_pool;
+  HandlerPool handler_pool;
 
   // Metric families; null when the server has no registry.
   CounterFamily* requests_total = nullptr;
@@ -74,6 +89,11 @@ struct ServerCore {
   bool WaitDrained(std::chrono::steady_clock::time_point deadline);
   // Posts `fn(control)` to every live connection's strand.
   void ForEachConnection(const std::function<void(ConnectionControl&)>& fn);
+  // Destroys every handler still queued in handler_pool and ioc, and the
+  // registry entries of sessions that never unregistered, dropping the
+  // shared_ptr<ServerCore> they hold. Only after every io thread and the
+  // handler pool have been joined; the server cannot run again afterwards.
+  void ReleaseHandlers();
 
  private:
   mutable std::mutex mu_;
@@ -82,9 +102,9 @@ struct ServerCore {
   std::map<uint64_t, std::shared_ptr<ConnectionControl>> conns_;  // Guarded.
 
  public:
-  // Declared last so it is destroyed first: handlers it still holds (only
-  // after a forced stop) may touch the members above when destroyed.
-  asio::io_context ioc;
+  // Declared last so it is destroyed first: handlers it still holds may
+  // touch the members above when destroyed.
+  IoContext ioc;
 };
 
 }  // namespace atrest::http

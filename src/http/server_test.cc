@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "http/test_server.h"
@@ -280,6 +281,123 @@ TEST_F(ServerTest, GracefulStopDrainsInFlightAndRefusesNew) {
   EXPECT_FALSE(r->keep_alive());  // Connection: close while stopping.
   stop.get();
   EXPECT_EQ(ts_.server().active_connections(), 0u);
+}
+
+// An inline_handler route runs on the I/O thread: it is served while the
+// only handler-pool thread is blocked in another route's handler, on a
+// different thread from it, and is logged and counted like any route.
+TEST(ServerInlineTest, InlineRouteIsServedWithoutTheHandlerPool) {
+  TestServer ts;
+  std::mutex mu;
+  std::thread::id pool_thread, inline_thread;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> blocked{false};
+  ASSERT_TRUE(ts.router()
+                  .Add("*", "GET", "/block", {},
+                       [&](Request&) {
+                         {
+                           std::lock_guard<std::mutex> lock(mu);
+                           pool_thread = std::this_thread::get_id();
+                         }
+                         blocked = true;
+                         released.wait();
+                         return Response::Text(200, "unblocked");
+                       })
+                  .ok());
+  RouteLimits inline_limits;
+  inline_limits.inline_handler = true;
+  ASSERT_TRUE(ts.router()
+                  .Add("*", "GET", "/inline/{n}", inline_limits,
+                       [&](Request& req) {
+                         {
+                           std::lock_guard<std::mutex> lock(mu);
+                           inline_thread = std::this_thread::get_id();
+                         }
+                         return Response::Json(
+                             200, "{\"n\":\"" +
+                                      std::string(req.PathParam("n")) + "\"}");
+                       })
+                  .ok());
+  ServerOptions o;
+  o.io_threads = 2;
+  o.handler_threads = 1;
+  ASSERT_TRUE(ts.Start(o).ok());
+  auto busy = ts.Connect();
+  ASSERT_TRUE(busy.ok()) << busy.status();
+  auto blocking = std::async(std::launch::async, [&] {
+    return (*busy)->Send(beast::http::verb::get, "/block");
+  });
+  while (!blocked) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+
+  auto c = ts.Connect();
+  ASSERT_TRUE(c.ok()) << c.status();
+  for (int i = 0; i < 3; ++i) {
+    auto r =
+        (*c)->Send(beast::http::verb::get, "/inline/v" + std::to_string(i));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->result_int(), 200);
+    EXPECT_TRUE(r->keep_alive());
+    EXPECT_EQ(r->body(), "{\"n\":\"v" + std::to_string(i) + "\"}");
+  }
+  // The pool's only thread is still blocked: the inline handler did not
+  // need it.
+  EXPECT_EQ(blocking.wait_for(std::chrono::seconds(0)),
+            std::future_status::timeout);
+  release.set_value();
+  Result<StringResponse> b = blocking.get();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->body(), "unblocked");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_NE(inline_thread, std::thread::id());
+    EXPECT_NE(inline_thread, pool_thread);
+    EXPECT_NE(inline_thread, std::this_thread::get_id());
+  }
+  std::vector<std::string> lines = ts.lines(4);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_NE(lines[0].find("\"route\":\"/inline/{n}\""), std::string::npos);
+  EXPECT_NE(lines[0].find("\"status\":200"), std::string::npos);
+  const std::string m = ts.metrics().Render();
+  EXPECT_NE(m.find("atrest_http_requests_total{route=\"*/inline/{n}\","
+                   "status=\"200\"} 3"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("atrest_http_request_duration_seconds_count{route="
+                   "\"*/inline/{n}\"} 3"),
+            std::string::npos)
+      << m;
+}
+
+// Stop() at once after Start(), with a connection still in its handshake
+// and one that sent half a request: the accept loop's completion and those
+// sessions may still be queued in the stopped io_context. They hold the
+// server's core, which owns that io_context, so Stop() must destroy them;
+// LeakSanitizer (sanitizer build) reports the core, its SSL_CTX and the
+// frames otherwise.
+TEST(ServerStopTest, StopRightAfterStartReleasesQueuedHandlers) {
+  for (int i = 0; i < 10; ++i) {
+    TestServer ts;
+    ASSERT_TRUE(ts.router()
+                    .Add("*", "GET", "/x", {},
+                         [](Request&) { return Response::Text(200, "x"); })
+                    .ok());
+    ServerOptions o;
+    o.io_threads = 2;
+    o.handler_threads = 1;
+    ASSERT_TRUE(ts.Start(o).ok());
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket raw(ioc);  // Never starts TLS.
+    beast::error_code ec;
+    raw.connect({boost::asio::ip::make_address("127.0.0.1"), ts.port()}, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    auto c = ts.Connect();
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE((*c)->WriteRaw("GET /x HTTP/1.1\r\nHost: a").ok());
+    if (i % 2 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ts.server().Stop(std::chrono::milliseconds(0));
+    EXPECT_EQ(ts.server().active_connections(), 0u);
+  }
 }
 
 }  // namespace

@@ -47,18 +47,34 @@ std::string PeerIp(const asio::ip::tcp::socket& socket) {
   return a.to_string();
 }
 
+Response InvokeHandler(const Handler& handler, Request& req) {
+  try {
+    return handler(req);
+  } catch (const std::exception&) {
+    return Response::Error(500, "InternalError",
+                           "The request could not be processed.");
+  }
+}
+
 // Runs on the handler pool. A named coroutine rather than a lambda: g++ 12
 // with Asio 1.74 mishandles lambda-coroutine captures passed to co_spawn.
 // `handler` is owned by the Router; `req` is shared so that it outlives a
 // session torn down while the handler still runs.
 asio::awaitable<Response> CallHandler(const Handler* handler,
                                       std::shared_ptr<Request> req) {
-  try {
-    co_return (*handler)(*req);
-  } catch (const std::exception&) {
-    co_return Response::Error(500, "InternalError",
-                              "The request could not be processed.");
-  }
+  co_return InvokeHandler(*handler, *req);
+}
+
+// Built only when needed: most requests have neither problem.
+Response BodyTooLarge(const Route& route) {
+  return Response::Error(413, "RequestEntityTooLarge",
+                         "The request body exceeds " +
+                             std::to_string(route.limits.max_body_bytes) +
+                             " bytes for this endpoint.");
+}
+
+Response MalformedBody() {
+  return Response::Error(400, "BadRequest", "Malformed request body.");
 }
 
 }  // namespace
@@ -199,14 +215,6 @@ asio::awaitable<bool> Session::ServeOne() {
                                 asio::redirect_error(use_awaitable, ec));
     if (ec) co_return false;
   }
-  Response too_large =
-      Response::Error(413, "RequestEntityTooLarge",
-                      "The request body exceeds " +
-                          std::to_string(route->limits.max_body_bytes) +
-                          " bytes for this endpoint.");
-  Response malformed =
-      Response::Error(400, "BadRequest", "Malformed request body.");
-
   bool body_done = true;
   if (!route->limits.streaming_body) {
     bhttp::request_parser<bhttp::string_body> bp(std::move(hp));
@@ -215,10 +223,12 @@ asio::awaitable<bool> Session::ServeOne() {
     co_await bhttp::async_read(stream_, buffer_, bp,
                                asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
-      co_return co_await Respond(ex, too_large, false);
+      reply = BodyTooLarge(*route);
+      co_return co_await Respond(ex, reply, false);
     }
     if (ec && IsParseError(ec)) {
-      co_return co_await Respond(ex, malformed, false);
+      reply = MalformedBody();
+      co_return co_await Respond(ex, reply, false);
     }
     if (ec) {
       Record(ex);
@@ -226,7 +236,12 @@ asio::awaitable<bool> Session::ServeOne() {
     }
     req->body = std::move(bp.get().body());
     ex.bytes_in = req->body.size();
-    reply = co_await RunHandler(*route, req);
+    if (route->limits.inline_handler) {
+      // Never blocks (RouteLimits): called right here on the strand.
+      reply = InvokeHandler(route->handler, *req);
+    } else {
+      reply = co_await RunHandler(*route, req);
+    }
   } else {
     StreamParser bp(std::move(hp));
     bp.body_limit(route->limits.max_body_bytes);
@@ -237,16 +252,19 @@ asio::awaitable<bool> Session::ServeOne() {
           asio::co_spawn(stream_.get_executor(), std::move(op), asio::detached);
         });
     req->body_stream = bridge->MakeSource();
+    // Never inline: the handler blocks reading the body (Router::Add).
     reply = co_await RunHandler(*route, req);
     bridge->Close();
     req->body_stream.reset();
     ex.bytes_in = bridge->bytes_read();
     body_done = bp.is_done();
     if (body_error_ == BodyError::kTooLarge) {
-      co_return co_await Respond(ex, too_large, false);
+      reply = BodyTooLarge(*route);
+      co_return co_await Respond(ex, reply, false);
     }
     if (body_error_ == BodyError::kMalformed) {
-      co_return co_await Respond(ex, malformed, false);
+      reply = MalformedBody();
+      co_return co_await Respond(ex, reply, false);
     }
     if (body_error_ == BodyError::kIo) {
       Record(ex);
@@ -300,7 +318,7 @@ bool Session::Admit(const HeaderParser& hp, size_t header_bytes, Request& req,
   }
   const Route& r = *match.route;
   ex.route = r.path_pattern;
-  ex.metric_route = r.host_pattern + r.path_pattern;
+  ex.metric_route = &r.metric_route;
   req.route_pattern = r.path_pattern;
   req.host_label = std::move(match.host_label);
   req.path_params = std::move(match.params);

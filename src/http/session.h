@@ -5,7 +5,8 @@
 // timeout is hit, or the server stops. Every socket operation is bounded by
 // a timeout from ServerOptions set just before it. Handlers and body
 // producers run on the server's handler pool, never on an I/O thread; the
-// session waits for them without holding a thread.
+// session waits for them without holding a thread. Only the handler of a
+// RouteLimits::inline_handler route is called directly on the strand.
 #ifndef ATREST_HTTP_SESSION_H_
 #define ATREST_HTTP_SESSION_H_
 

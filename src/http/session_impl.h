@@ -36,7 +36,9 @@ namespace bhttp = boost::beast::http;
 struct Exchange {
   env::MonoTime start;
   env::WallTime time;
-  std::string method, host, path, route, metric_route = "unmatched";
+  std::string method, host, path, route;
+  // The route's precomputed metric label; null for "unmatched".
+  const std::string* metric_route = nullptr;
   std::string caller;
   int status = 0;
   uint64_t bytes_in = 0, bytes_out = 0;

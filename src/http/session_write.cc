@@ -140,12 +140,21 @@ void Session::Record(Exchange& ex) {
   if (ex.status == 0) ex.status = 499;  // Ended before a response was sent.
   auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
       core_->clock.Monotonic() - ex.start);
-  std::string status = std::to_string(ex.status);
+  static const std::string kUnmatched = "unmatched";
+  const std::string& route = ex.metric_route ? *ex.metric_route : kUnmatched;
+  // Reused per I/O thread: assigning into them allocates nothing once their
+  // strings have grown to the longest route. Filled and read with no
+  // suspension in between.
+  thread_local LabelValues route_status(2);
+  thread_local LabelValues route_only(1);
   if (core_->requests_total) {
-    core_->requests_total->Inc({ex.metric_route, status});
+    route_status[0] = route;
+    route_status[1] = std::to_string(ex.status);
+    core_->requests_total->Inc(route_status);
   }
   if (core_->request_seconds) {
-    core_->request_seconds->Observe({ex.metric_route},
+    route_only[0] = route;
+    core_->request_seconds->Observe(route_only,
                                     static_cast<double>(latency.count()) / 1e6);
   }
   if (core_->access_log) {

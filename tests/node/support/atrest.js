@@ -32,8 +32,8 @@ export async function freePort() {
 }
 
 // `dataDir`: share another server's data dir (same store and keys) instead
-// of a fresh one. `wrapper`: a command line to run atrest under, e.g.
-// ['faketime', '-f', '+2h'] for a server whose clock is ahead.
+// of a fresh one. `wrapper`: a command line to run atrest under; it must
+// exec atrest (not fork it), so that stop() signals the server itself.
 export async function startServer(
     {extraArgs = [], env = {}, dataDir = null, wrapper = []} = {}) {
   const root = process.env.ATREST_TEST_ROOT ?? tmpdir();

@@ -1,0 +1,74 @@
+// A blocking, one-shot HTTPS client for the command-line tools.
+//
+// Each call opens a connection, verifies the server's certificate (TLS 1.2
+// or later, SNI, hostname check) against the system's CAs plus optional
+// CA files, sends one request, reads the response and closes. Names that
+// are "localhost" or end in ".localhost" connect to 127.0.0.1 without DNS,
+// as browsers do (RFC 6761); other names are resolved normally.
+//
+// Thread safety: SendHttps keeps no state between calls; concurrent calls
+// are independent.
+#ifndef ATREST_CLI_HTTPS_CLIENT_H_
+#define ATREST_CLI_HTTPS_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+namespace atrest::cli {
+
+// An "https://host[:port][/path][?query]" URL, split for a request.
+struct HttpsUrl {
+  std::string host;     // Lower case, without brackets or port.
+  uint16_t port = 443;  // 443 unless given.
+  std::string target;   // "/path?query"; "/" when the URL has no path.
+
+  // Rejects other schemes, user info, IP literals in brackets, empty or
+  // malformed hosts, and ports outside 1..65535. A "#fragment" is dropped.
+  static Result<HttpsUrl> Parse(std::string_view url);
+
+  // "host" or "host:port" when the port is not 443 (the Host header).
+  std::string HostHeader() const;
+};
+
+// Percent-encodes everything but RFC 3986 unreserved characters, for form
+// values and single path segments.
+std::string PercentEncode(std::string_view s);
+
+struct HttpsRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string url;     // Parsed with HttpsUrl::Parse.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HttpsResponse {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+struct HttpsOptions {
+  // PEM files of CAs trusted in addition to the system's.
+  std::vector<std::string> ca_files;
+  // Bounds connecting, and separately the handshake, request and response.
+  std::chrono::seconds timeout{30};
+  // Responses larger than this fail.
+  uint64_t max_body_bytes = 64ull << 20;
+};
+
+// Sends `request` and returns the response, whatever its status code.
+// Errors: InvalidArgument for a bad URL, Unavailable for DNS, connection,
+// TLS (including certificate verification) and I/O failures, and
+// DeadlineExceeded on timeout.
+Result<HttpsResponse> SendHttps(const HttpsRequest& request,
+                                const HttpsOptions& options);
+
+}  // namespace atrest::cli
+
+#endif  // ATREST_CLI_HTTPS_CLIENT_H_
