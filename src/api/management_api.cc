@@ -91,6 +91,103 @@ http::Response GetSubscription(http::Request& r, Services& s,
   return http::Response::Json(200, SubscriptionJson(sub).dump());
 }
 
+// Microsoft.Subscription/aliases (api-version 2021-10-01): how ARM creates
+// subscriptions.
+json AliasJson(const store::Subscription& sub) {
+  return {{"id", "/providers/Microsoft.Subscription/aliases/" + sub.alias},
+          {"name", sub.alias},
+          {"type", "Microsoft.Subscription/aliases"},
+          {"properties",
+           {{"subscriptionId", sub.id},
+            {"provisioningState", "Succeeded"},
+            {"displayName", sub.display_name}}}};
+}
+
+std::string AliasName(const http::Request& r) {
+  return std::string(r.PathParam("alias"));
+}
+
+http::Response PutAlias(http::Request& r, Services& s,
+                        const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
+  const json props = body.value("properties", json::object());
+  if (!props.is_object()) {
+    return ArmError(Status(StatusCode::kInvalidArgument,
+                           "properties must be an object",
+                           "InvalidRequestContent"));
+  }
+  const json name = props.value("displayName", json());
+  if (!name.is_null() && !name.is_string()) {
+    return ArmError(Status(StatusCode::kInvalidArgument,
+                           "properties.displayName must be a string",
+                           "InvalidRequestContent"));
+  }
+  if (props.contains("subscriptionId")) {
+    return ArmError(Status(StatusCode::kInvalidArgument,
+                           "aliasing an existing subscription is not "
+                           "supported; omit properties.subscriptionId",
+                           "InvalidRequestContent"));
+  }
+  ARM_ASSIGN_OR_RETURN(auto put,
+                       s.resources.PutSubscriptionAlias(
+                           caller, AliasName(r),
+                           name.is_string() ? name.get<std::string>() : ""));
+  return http::Response::Json(put.created ? 201 : 200,
+                              AliasJson(put.subscription).dump());
+}
+
+http::Response GetAlias(http::Request& r, Services& s,
+                        const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto sub,
+                       s.resources.GetSubscriptionAlias(caller, AliasName(r)));
+  return http::Response::Json(200, AliasJson(sub).dump());
+}
+
+http::Response ListAliases(http::Request&, Services& s,
+                           const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(auto subs, s.resources.ListSubscriptionAliases(caller));
+  json items = json::array();
+  for (const auto& sub : subs) items.push_back(AliasJson(sub));
+  return http::Response::Json(200, List(std::move(items)).dump());
+}
+
+http::Response DeleteAlias(http::Request& r, Services& s,
+                           const identity::Caller& caller) {
+  ARM_RETURN_IF_ERROR(
+      s.resources.DeleteSubscriptionAlias(caller, AliasName(r)));
+  return http::Response::Text(200, "");
+}
+
+http::Response SubscriptionIdJson(const std::string& id) {
+  return http::Response::Json(200, json{{"subscriptionId", id}}.dump());
+}
+
+http::Response CancelSubscription(http::Request& r, Services& s,
+                                  const identity::Caller& caller) {
+  ARM_RETURN_IF_ERROR(s.resources.CancelSubscription(caller, Sub(r)));
+  return SubscriptionIdJson(Sub(r));
+}
+
+http::Response EnableSubscription(http::Request& r, Services& s,
+                                  const identity::Caller& caller) {
+  ARM_RETURN_IF_ERROR(s.resources.EnableSubscription(caller, Sub(r)));
+  return SubscriptionIdJson(Sub(r));
+}
+
+http::Response RenameSubscription(http::Request& r, Services& s,
+                                  const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
+  const json name = body.value("subscriptionName", json());
+  if (!name.is_string()) {
+    return ArmError(Status(StatusCode::kInvalidArgument,
+                           "subscriptionName is required",
+                           "InvalidRequestContent"));
+  }
+  ARM_RETURN_IF_ERROR(
+      s.resources.RenameSubscription(caller, Sub(r), name.get<std::string>()));
+  return SubscriptionIdJson(Sub(r));
+}
+
 http::Response ListGroups(http::Request& r, Services& s,
                           const identity::Caller& caller) {
   ARM_ASSIGN_OR_RETURN(auto groups,
@@ -250,9 +347,20 @@ Status RegisterManagementRoutes(http::Router& router, Services& services) {
   const std::string group = sub + "/resourcegroups/{group}";
   const std::string assignments =
       "/providers/Microsoft.Authorization/roleAssignments";
+  const std::string aliases = "/providers/Microsoft.Subscription/aliases";
   const std::vector<Entry> entries = {
       {"GET", "/subscriptions", ListSubscriptions},
       {"GET", sub, GetSubscription},
+      {"PUT", aliases + "/{alias}", PutAlias},
+      {"GET", aliases + "/{alias}", GetAlias},
+      {"DELETE", aliases + "/{alias}", DeleteAlias},
+      {"GET", aliases, ListAliases},
+      {"POST", sub + "/providers/Microsoft.Subscription/cancel",
+       CancelSubscription},
+      {"POST", sub + "/providers/Microsoft.Subscription/enable",
+       EnableSubscription},
+      {"POST", sub + "/providers/Microsoft.Subscription/rename",
+       RenameSubscription},
       {"GET", sub + "/resourcegroups", ListGroups},
       {"PUT", group, PutGroup},
       {"PATCH", group, PatchGroup},

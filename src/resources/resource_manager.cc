@@ -110,23 +110,44 @@ Result<store::Subscription> ResourceManager::TenantSubscription(
 
 Status ResourceManager::Authorize(const identity::Caller& caller,
                                   std::string_view scope, Action action) {
+  return AuthorizeIn(caller, scope, action, /*allow_disabled=*/false);
+}
+
+Status ResourceManager::AuthorizeIn(const identity::Caller& caller,
+                                    std::string_view scope, Action action,
+                                    bool allow_disabled) {
   ASSIGN_OR_RETURN(std::string sub_id, SubscriptionOf(scope));
   return store_.Read([&](store::Transaction& tx) -> Status {
-    RETURN_IF_ERROR(TenantSubscription(tx, caller, sub_id).status());
+    ASSIGN_OR_RETURN(store::Subscription sub,
+                     TenantSubscription(tx, caller, sub_id));
     ASSIGN_OR_RETURN(std::vector<store::RoleAssignment> mine,
                      tx.role_assignments().ListForPrincipal(caller.object_id));
+    bool allowed = false;
     for (const store::RoleAssignment& a : mine) {
       std::optional<RoleDefinition> role = FindRole(a.role_name);
       if (role && Allows(*role, action) && ScopeContains(a.scope, scope)) {
-        return Status::Ok();
+        allowed = true;
+        break;
       }
     }
-    return Reason(StatusCode::kPermissionDenied, "AuthorizationFailed",
-                  "The client '" + caller.app_id + "' with object id '" +
-                      caller.object_id +
-                      "' does not have authorization to perform action '" +
-                      ActionName(action, scope) + "' over scope '" +
-                      std::string(scope) + "' or the scope is invalid.");
+    if (!allowed) {
+      return Reason(StatusCode::kPermissionDenied, "AuthorizationFailed",
+                    "The client '" + caller.app_id + "' with object id '" +
+                        caller.object_id +
+                        "' does not have authorization to perform action '" +
+                        ActionName(action, scope) + "' over scope '" +
+                        std::string(scope) + "' or the scope is invalid.");
+    }
+    if (action != Action::kRead && !allow_disabled &&
+        sub.state == store::SubscriptionState::kDisabled) {
+      return Reason(StatusCode::kFailedPrecondition,
+                    "ReadOnlyDisabledSubscription",
+                    "The subscription '" + sub.id +
+                        "' is disabled and therefore marked as read only. "
+                        "You cannot perform any write actions on this "
+                        "subscription until it is re-enabled.");
+    }
+    return Status::Ok();
   });
 }
 
@@ -180,6 +201,168 @@ Result<store::Subscription> ResourceManager::GetSubscription(
   RETURN_IF_ERROR(Authorize(caller, SubscriptionScope(id), Action::kRead));
   return store_.ReadResult(
       [&](store::Transaction& tx) { return tx.subscriptions().Get(id); });
+}
+
+namespace {
+
+Status ValidateAliasName(const std::string& alias) {
+  const bool ok = !alias.empty() && alias.size() <= 64 &&
+                  std::all_of(alias.begin(), alias.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) ||
+                           c == '-' || c == '_' || c == '.';
+                  });
+  if (ok) return Status::Ok();
+  return Reason(StatusCode::kInvalidArgument, "InvalidAliasName",
+                "The alias name '" + alias +
+                    "' is invalid: use 1-64 letters, digits, '-', '_' or "
+                    "'.'.");
+}
+
+Status AliasNotFound(const std::string& alias) {
+  return Reason(StatusCode::kNotFound, "ResourceNotFound",
+                "The subscription alias '" + alias + "' was not found.");
+}
+
+}  // namespace
+
+Result<ResourceManager::PutAliasResult> ResourceManager::PutSubscriptionAlias(
+    const identity::Caller& caller, const std::string& alias,
+    const std::string& display_name) {
+  RETURN_IF_ERROR(ValidateAliasName(alias));
+  PutAliasResult result;
+  const std::string owner_role = std::string(FindRole("Owner")->name);
+  RETURN_IF_ERROR(store_.Transact([&](store::Transaction& tx) -> Status {
+    Result<store::Subscription> existing =
+        tx.subscriptions().GetByAlias(caller.tenant_id, alias);
+    if (existing.ok()) {
+      result = {*existing, false};
+      return Status::Ok();
+    }
+    if (existing.status().code() != StatusCode::kNotFound) {
+      return existing.status();
+    }
+    ASSIGN_OR_RETURN(auto mine,
+                     tx.role_assignments().ListForPrincipal(caller.object_id));
+    bool tenant_owner = false;
+    for (const store::RoleAssignment& a : mine) {
+      Result<std::string> sub_id = SubscriptionOf(a.scope);
+      if (!sub_id.ok() || a.scope.size() != SubscriptionScope(*sub_id).size() ||
+          a.role_name != owner_role) {
+        continue;
+      }
+      Result<store::Subscription> sub = tx.subscriptions().Get(*sub_id);
+      if (sub.ok() && sub->tenant_id == caller.tenant_id) {
+        tenant_owner = true;
+        break;
+      }
+    }
+    if (!tenant_owner) {
+      return Reason(StatusCode::kPermissionDenied, "AuthorizationFailed",
+                    "The client '" + caller.app_id + "' with object id '" +
+                        caller.object_id +
+                        "' may not create subscriptions: it must be Owner "
+                        "of a subscription in tenant '" +
+                        caller.tenant_id + "'.");
+    }
+    store::Subscription sub{
+        .id = env_.random().NewUuid(),
+        .tenant_id = caller.tenant_id,
+        .display_name = display_name.empty() ? alias : display_name,
+        .created_at = Now(),
+        .alias = alias};
+    RETURN_IF_ERROR(tx.subscriptions().Create(sub));
+    RETURN_IF_ERROR(
+        tx.role_assignments().Create({.id = env_.random().NewUuid(),
+                                      .principal_id = caller.object_id,
+                                      .role_name = owner_role,
+                                      .scope = SubscriptionScope(sub.id),
+                                      .created_at = Now()}));
+    result = {sub, true};
+    return Status::Ok();
+  }));
+  return result;
+}
+
+Result<store::Subscription> ResourceManager::GetSubscriptionAlias(
+    const identity::Caller& caller, const std::string& alias) {
+  Result<store::Subscription> sub =
+      store_.ReadResult([&](store::Transaction& tx) {
+        return tx.subscriptions().GetByAlias(caller.tenant_id, alias);
+      });
+  if (!sub.ok()) {
+    if (sub.status().code() == StatusCode::kNotFound) {
+      return AliasNotFound(alias);
+    }
+    return sub.status();
+  }
+  // Only those who may read the subscription learn that the alias exists.
+  Status read = Authorize(caller, SubscriptionScope(sub->id), Action::kRead);
+  if (read.code() == StatusCode::kPermissionDenied) return AliasNotFound(alias);
+  RETURN_IF_ERROR(read);
+  return sub;
+}
+
+Result<std::vector<store::Subscription>>
+ResourceManager::ListSubscriptionAliases(const identity::Caller& caller) {
+  ASSIGN_OR_RETURN(std::vector<store::Subscription> visible,
+                   ListSubscriptions(caller));
+  std::erase_if(visible,
+                [](const store::Subscription& s) { return s.alias.empty(); });
+  return visible;
+}
+
+Status ResourceManager::DeleteSubscriptionAlias(const identity::Caller& caller,
+                                                const std::string& alias) {
+  ASSIGN_OR_RETURN(store::Subscription sub,
+                   GetSubscriptionAlias(caller, alias));
+  RETURN_IF_ERROR(AuthorizeIn(caller, SubscriptionScope(sub.id),
+                              Action::kDelete, /*allow_disabled=*/true));
+  return store_.Transact([&](store::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(store::Subscription current,
+                     tx.subscriptions().Get(sub.id));
+    current.alias.clear();
+    return tx.subscriptions().Update(current);
+  });
+}
+
+Status ResourceManager::SetSubscriptionState(const identity::Caller& caller,
+                                             const std::string& id,
+                                             store::SubscriptionState state) {
+  // Owner only: Contributor may write resources but not the subscription.
+  RETURN_IF_ERROR(AuthorizeIn(caller, SubscriptionScope(id),
+                              Action::kAssignRoles, /*allow_disabled=*/true));
+  return store_.Transact([&](store::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(store::Subscription sub, tx.subscriptions().Get(id));
+    sub.state = state;
+    return tx.subscriptions().Update(sub);
+  });
+}
+
+Status ResourceManager::CancelSubscription(const identity::Caller& caller,
+                                           const std::string& id) {
+  return SetSubscriptionState(caller, id, store::SubscriptionState::kDisabled);
+}
+
+Status ResourceManager::EnableSubscription(const identity::Caller& caller,
+                                           const std::string& id) {
+  return SetSubscriptionState(caller, id, store::SubscriptionState::kEnabled);
+}
+
+Status ResourceManager::RenameSubscription(const identity::Caller& caller,
+                                           const std::string& id,
+                                           const std::string& name) {
+  if (name.empty() || name.size() > 64) {
+    return Reason(StatusCode::kInvalidArgument, "InvalidSubscriptionName",
+                  "subscriptionName must be 1-64 characters.");
+  }
+  RETURN_IF_ERROR(AuthorizeIn(caller, SubscriptionScope(id),
+                              Action::kAssignRoles,
+                              /*allow_disabled=*/false));
+  return store_.Transact([&](store::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(store::Subscription sub, tx.subscriptions().Get(id));
+    sub.display_name = name;
+    return tx.subscriptions().Update(sub);
+  });
 }
 
 Result<ResourceManager::PutGroupResult> ResourceManager::PutResourceGroup(

@@ -54,6 +54,35 @@ class ResourceManager {
   Result<store::Subscription> GetSubscription(const identity::Caller& caller,
                                               const std::string& id);
 
+  // Microsoft.Subscription aliases: creating a subscription through ARM.
+  // atrest has no billing accounts; a principal that is Owner of any
+  // subscription of its tenant may create more, and becomes Owner of each
+  // one it creates. Creating an alias that exists returns its subscription
+  // (PUT is idempotent); `display_name` then changes nothing.
+  struct PutAliasResult {
+    store::Subscription subscription;
+    bool created = false;
+  };
+  Result<PutAliasResult> PutSubscriptionAlias(const identity::Caller& caller,
+                                              const std::string& alias,
+                                              const std::string& display_name);
+  Result<store::Subscription> GetSubscriptionAlias(
+      const identity::Caller& caller, const std::string& alias);
+  Result<std::vector<store::Subscription>> ListSubscriptionAliases(
+      const identity::Caller& caller);
+  // Removes the alias only; the subscription stays, as in ARM.
+  Status DeleteSubscriptionAlias(const identity::Caller& caller,
+                                 const std::string& alias);
+  // Cancel makes a subscription Disabled: readable, but every write at or
+  // under it is refused (409 ReadOnlyDisabledSubscription) until Enable.
+  // Both need Owner; nothing in it is deleted.
+  Status CancelSubscription(const identity::Caller& caller,
+                            const std::string& id);
+  Status EnableSubscription(const identity::Caller& caller,
+                            const std::string& id);
+  Status RenameSubscription(const identity::Caller& caller,
+                            const std::string& id, const std::string& name);
+
   struct PutGroupResult {
     store::ResourceGroup group;
     bool created = false;
@@ -85,6 +114,14 @@ class ResourceManager {
 
  private:
   int64_t Now() const;
+  // Authorize, except that a Disabled subscription refuses only what
+  // `allow_disabled` does not cover.
+  Status AuthorizeIn(const identity::Caller& caller, std::string_view scope,
+                     Action action, bool allow_disabled);
+  // Sets the state of a subscription the caller owns.
+  Status SetSubscriptionState(const identity::Caller& caller,
+                              const std::string& id,
+                              store::SubscriptionState state);
   // The subscription, checked to be in the caller's tenant.
   Result<store::Subscription> TenantSubscription(
       store::Transaction& tx, const identity::Caller& caller,

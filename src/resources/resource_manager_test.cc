@@ -165,5 +165,74 @@ TEST_F(ResourceManagerTest, RoleAssignmentsListAndDelete) {
   EXPECT_TRUE(rm_->ListSubscriptions(reader)->empty());
 }
 
+TEST_F(ResourceManagerTest, TenantOwnerCreatesSubscriptionsThroughAliases) {
+  auto put = rm_->PutSubscriptionAlias(owner_, "team-a", "Team A");
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_TRUE(put->created);
+  EXPECT_EQ(put->subscription.display_name, "Team A");
+  EXPECT_EQ(put->subscription.tenant_id, tenant_);
+  // The creator owns the new subscription and can use it at once.
+  EXPECT_TRUE(
+      rm_->PutResourceGroup(owner_, put->subscription.id, "rg", "westus", {})
+          .ok());
+  // PUT is idempotent: the same alias names the same subscription.
+  auto again = rm_->PutSubscriptionAlias(owner_, "team-a", "Other");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->subscription.id, put->subscription.id);
+  EXPECT_EQ(rm_->ListSubscriptionAliases(owner_)->size(), 1u);
+  EXPECT_EQ(rm_->GetSubscriptionAlias(owner_, "team-a")->id,
+            put->subscription.id);
+
+  // Removing the alias keeps the subscription.
+  ASSERT_TRUE(rm_->DeleteSubscriptionAlias(owner_, "team-a").ok());
+  EXPECT_EQ(rm_->GetSubscriptionAlias(owner_, "team-a").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_TRUE(rm_->GetSubscription(owner_, put->subscription.id).ok());
+  EXPECT_EQ(
+      rm_->PutSubscriptionAlias(owner_, "bad name!", "").status().reason(),
+      "InvalidAliasName");
+}
+
+TEST_F(ResourceManagerTest, OnlyTenantOwnersCreateSubscriptions) {
+  identity::Caller reader = Principal("reader", tenant_);
+  ASSERT_TRUE(rm_->AssignRoleUnchecked(reader.object_id, *FindRole("Reader"),
+                                       SubscriptionScope(sub_))
+                  .ok());
+  Status refused = rm_->PutSubscriptionAlias(reader, "x", "").status();
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.reason(), "AuthorizationFailed");
+  // An owner's alias is invisible to a principal that cannot read it.
+  ASSERT_TRUE(rm_->PutSubscriptionAlias(owner_, "mine", "").ok());
+  EXPECT_EQ(rm_->GetSubscriptionAlias(reader, "mine").status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(ResourceManagerTest, CancelledSubscriptionIsReadOnlyUntilEnabled) {
+  ASSERT_TRUE(rm_->PutResourceGroup(owner_, sub_, "rg", "westus", {}).ok());
+  identity::Caller contributor = Principal("contributor", tenant_);
+  ASSERT_TRUE(rm_->AssignRoleUnchecked(contributor.object_id,
+                                       *FindRole("Contributor"),
+                                       SubscriptionScope(sub_))
+                  .ok());
+  EXPECT_EQ(rm_->CancelSubscription(contributor, sub_).code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_TRUE(rm_->CancelSubscription(owner_, sub_).ok());
+  EXPECT_EQ(rm_->GetSubscription(owner_, sub_)->state,
+            store::SubscriptionState::kDisabled);
+  // Reads work, writes are refused with ARM's code, nothing was deleted.
+  EXPECT_TRUE(rm_->GetResourceGroup(owner_, sub_, "rg").ok());
+  Status write =
+      rm_->PutResourceGroup(owner_, sub_, "rg2", "westus", {}).status();
+  EXPECT_EQ(write.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(write.reason(), "ReadOnlyDisabledSubscription");
+  EXPECT_EQ(rm_->DeleteResourceGroup(owner_, sub_, "rg").reason(),
+            "ReadOnlyDisabledSubscription");
+  ASSERT_TRUE(rm_->EnableSubscription(owner_, sub_).ok());
+  EXPECT_TRUE(rm_->PutResourceGroup(owner_, sub_, "rg2", "westus", {}).ok());
+  ASSERT_TRUE(rm_->RenameSubscription(owner_, sub_, "Renamed").ok());
+  EXPECT_EQ(rm_->GetSubscription(owner_, sub_)->display_name, "Renamed");
+}
+
 }  // namespace
 }  // namespace atrest::resources

@@ -59,7 +59,7 @@ TEST_F(Repos, SubscriptionsAndRefusedDeletes) {
     return tx.subscriptions().Create(MakeSubscription("s1", "t1"));
   });
   EXPECT_EQ(dup.code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(dup.message(), "subscription 's1' already exists");
+  EXPECT_EQ(dup.message(), "subscription 's1' or alias '' already exists");
 
   Subscription changed = MakeSubscription("s1", "t1");
   changed.display_name = "renamed";

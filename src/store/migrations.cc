@@ -93,8 +93,15 @@ CREATE TABLE signing_keys (
 );
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Microsoft.Subscription aliases: the name a subscription was created under.
+constexpr std::string_view kSubscriptionAliases = R"sql(
+ALTER TABLE subscriptions ADD COLUMN alias TEXT;
+CREATE UNIQUE INDEX subscriptions_by_alias ON subscriptions (tenant_id, alias);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "identity and management entities", kIdentitySchema},
+    {2, "subscription aliases", kSubscriptionAliases},
 }};
 
 }  // namespace

@@ -55,6 +55,10 @@ struct Subscription {
   std::string display_name;
   SubscriptionState state = SubscriptionState::kEnabled;
   UnixSeconds created_at = 0;
+  // The Microsoft.Subscription alias it was created under, unique in its
+  // tenant; empty when it has none (bootstrap, `atrest ad tenant create`, or
+  // after the alias was deleted).
+  std::string alias;
 
   friend bool operator==(const Subscription&, const Subscription&) = default;
 };

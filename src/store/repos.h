@@ -52,7 +52,12 @@ class SubscriptionRepo {
   // Ordered by id.
   virtual Result<std::vector<Subscription>> ListByTenant(
       const std::string& tenant_id) = 0;
-  // Replaces display_name and state; id, tenant and created_at never change.
+  // NotFound when no subscription of the tenant carries `alias`.
+  virtual Result<Subscription> GetByAlias(const std::string& tenant_id,
+                                          const std::string& alias) = 0;
+  // Replaces display_name, state and alias; id, tenant and created_at never
+  // change. AlreadyExists when another subscription of the tenant holds the
+  // alias.
   virtual Status Update(const Subscription& sub) = 0;
   // Deleting a subscription is not an ARM operation (ARM cancels them, which
   // is a state change); the store refuses with FailedPrecondition while the

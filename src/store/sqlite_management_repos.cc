@@ -103,12 +103,13 @@ Status SqliteTenantRepo::Delete(const std::string& id) {
 namespace {
 
 constexpr char kSubscriptionColumns[] =
-    "SELECT id, tenant_id, display_name, state, created_at";
+    "SELECT id, tenant_id, display_name, state, created_at, alias";
 
 Result<Subscription> ReadSubscription(const Statement& s) {
   std::optional<SubscriptionState> state = ParseSubscriptionState(s.Text(3));
   if (!state) return DataLossError("subscription has an unknown state");
-  return Subscription{s.Text(0), s.Text(1), s.Text(2), *state, s.Int(4)};
+  return Subscription{s.Text(0), s.Text(1), s.Text(2),
+                      *state,    s.Int(4),  s.Text(5)};
 }
 
 }  // namespace
@@ -119,14 +120,28 @@ Status SqliteSubscriptionRepo::Create(const Subscription& sub) {
   ASSIGN_OR_RETURN(
       Statement s,
       c_.Prepare("INSERT INTO subscriptions (id, tenant_id, display_name, "
-                 "state, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                 "state, created_at, alias) VALUES (?1, ?2, ?3, ?4, ?5, "
+                 "NULLIF(?6, ''))",
                  "create subscription"));
   s.Bind(1, sub.id).Bind(2, sub.tenant_id).Bind(3, sub.display_name);
   s.Bind(4, SubscriptionStateName(sub.state)).Bind(5, sub.created_at);
-  return Explain(
-      c_, s.Run(),
-      AlreadyExistsError("subscription '" + sub.id + "' already exists"),
-      NotFound("tenant", sub.tenant_id));
+  s.Bind(6, sub.alias);
+  return Explain(c_, s.Run(),
+                 AlreadyExistsError("subscription '" + sub.id + "' or alias '" +
+                                    sub.alias + "' already exists"),
+                 NotFound("tenant", sub.tenant_id));
+}
+
+Result<Subscription> SqliteSubscriptionRepo::GetByAlias(
+    const std::string& tenant_id, const std::string& alias) {
+  ASSIGN_OR_RETURN(Statement s, c_.Prepare(std::string(kSubscriptionColumns) +
+                                               " FROM subscriptions WHERE "
+                                               "tenant_id = ?1 AND alias = ?2",
+                                           "get subscription by alias"));
+  s.Bind(1, tenant_id).Bind(2, alias);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("subscription alias", alias);
+  return ReadSubscription(s);
 }
 
 Result<Subscription> SqliteSubscriptionRepo::Get(const std::string& id) {
@@ -157,13 +172,16 @@ Result<std::vector<Subscription>> SqliteSubscriptionRepo::ListByTenant(
 }
 
 Status SqliteSubscriptionRepo::Update(const Subscription& sub) {
-  ASSIGN_OR_RETURN(Statement s,
-                   c_.Prepare("UPDATE subscriptions SET display_name = ?2, "
-                              "state = ?3 WHERE id = ?1",
-                              "update subscription"));
+  ASSIGN_OR_RETURN(
+      Statement s,
+      c_.Prepare("UPDATE subscriptions SET display_name = ?2, "
+                 "state = ?3, alias = NULLIF(?4, '') WHERE id = ?1",
+                 "update subscription"));
   s.Bind(1, sub.id).Bind(2, sub.display_name);
-  s.Bind(3, SubscriptionStateName(sub.state));
-  RETURN_IF_ERROR(s.Run());
+  s.Bind(3, SubscriptionStateName(sub.state)).Bind(4, sub.alias);
+  RETURN_IF_ERROR(Explain(c_, s.Run(),
+                          AlreadyExistsError("subscription alias '" +
+                                             sub.alias + "' already exists")));
   return RequireChanged(c_, "subscription", sub.id);
 }
 

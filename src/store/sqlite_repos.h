@@ -55,6 +55,8 @@ class SqliteSubscriptionRepo final : public SubscriptionRepo {
   Result<Subscription> Get(const std::string& id) override;
   Result<std::vector<Subscription>> ListByTenant(
       const std::string& tenant_id) override;
+  Result<Subscription> GetByAlias(const std::string& tenant_id,
+                                  const std::string& alias) override;
   Status Update(const Subscription& sub) override;
   Status Delete(const std::string& id) override;
 

@@ -187,44 +187,48 @@ TEST_F(SqliteStoreTest, OpensEmptyFileAndMigratesIt) {
 }
 
 // The real migrations plus one that a newer binary might add.
-const std::array<Migration, 2> kWithExtra = {{
-    Migrations()[0],
-    {2, "extra", "CREATE TABLE extra (id TEXT NOT NULL PRIMARY KEY);"},
-}};
+std::vector<Migration> WithExtra(std::string_view sql) {
+  std::vector<Migration> all(Migrations().begin(), Migrations().end());
+  all.push_back({LatestSchemaVersion() + 1, "extra", sql});
+  return all;
+}
+const std::vector<Migration> kWithExtra =
+    WithExtra("CREATE TABLE extra (id TEXT NOT NULL PRIMARY KEY);");
+const int kNext = LatestSchemaVersion() + 1;
 
 TEST_F(SqliteStoreTest, MigratesForwardAndRefusesNewerSchema) {
   SqliteStoreOptions newer = Options();
   newer.migrations = kWithExtra;
   ASSERT_OK(Reopen(newer));
-  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_EQ(store_->schema_version(), kNext);
   ASSERT_OK(Reopen(newer));  // Already current: nothing to do.
-  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_EQ(store_->schema_version(), kNext);
 
   Status s = Reopen();
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s;
-  EXPECT_NE(s.message().find("has schema version 2, newer than version 1"),
+  EXPECT_NE(s.message().find("has schema version " + std::to_string(kNext) +
+                             ", newer than version " +
+                             std::to_string(LatestSchemaVersion())),
             std::string::npos)
       << s;
 }
 
 TEST_F(SqliteStoreTest, FailedMigrationLeavesPreviousVersion) {
-  const std::array<Migration, 2> kBroken = {{
-      Migrations()[0],
-      {2, "broken",
-       "CREATE TABLE extra (id TEXT NOT NULL PRIMARY KEY); "
-       "INSERT INTO no_such_table VALUES (1);"},
-  }};
+  const std::vector<Migration> broken_list = WithExtra(
+      "CREATE TABLE extra (id TEXT NOT NULL PRIMARY KEY); "
+      "INSERT INTO no_such_table VALUES (1);");
   SqliteStoreOptions broken = Options();
-  broken.migrations = kBroken;
+  broken.migrations = broken_list;
   Status s = Reopen(broken);
   EXPECT_EQ(s.code(), StatusCode::kInternal) << s;
   EXPECT_EQ(s.message().find("no_such_table"), std::string::npos) << s;
-  // The half-applied migration 2 was rolled back: the good one creates the
+  EXPECT_EQ(store_, nullptr);
+  // The half-applied migration was rolled back: the good one creates the
   // same table without conflict.
   SqliteStoreOptions fixed = Options();
   fixed.migrations = kWithExtra;
   ASSERT_OK(Reopen(fixed));
-  EXPECT_EQ(store_->schema_version(), 2);
+  EXPECT_EQ(store_->schema_version(), kNext);
 }
 
 TEST_F(SqliteStoreTest, RejectsMissingDirAndForeignFiles) {

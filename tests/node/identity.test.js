@@ -344,3 +344,60 @@ describe('token lifetime and tenants', () => {
         /AADSTS700016/);
   });
 });
+
+describe('subscriptions through Microsoft.Subscription', () => {
+  test('alias create, get, list; cancel, enable, rename; alias delete',
+       async () => {
+         const {SubscriptionClient} = await import('@azure/arm-subscriptions');
+         const client = new SubscriptionClient(
+             credential, {endpoint: server.origin('management')});
+         const alias = await client.alias.beginCreateAndWait(
+             'team-a', {properties: {displayName: 'Team A',
+                                     workload: 'Production'}});
+         assert.equal(alias.name, 'team-a');
+         assert.equal(alias.properties.provisioningState, 'Succeeded');
+         const subId = alias.properties.subscriptionId;
+         assert.match(subId, /^[0-9a-f-]{36}$/);
+         assert.notEqual(subId, server.creds.subscriptionId);
+         // Idempotent: the same alias gives the same subscription.
+         const again = await client.alias.beginCreateAndWait(
+             'team-a', {properties: {displayName: 'Ignored'}});
+         assert.equal(again.properties.subscriptionId, subId);
+         assert.equal((await client.alias.get('team-a')).properties
+                          .subscriptionId, subId);
+         const listed = await client.alias.list();
+         assert.deepEqual(listed.value.map((a) => a.name), ['team-a']);
+
+         // The creator owns it: it can make groups there at once.
+         const rm = new ResourceManagementClient(
+             credential, subId, {endpoint: server.origin('management')});
+         await rm.resourceGroups.createOrUpdate('rg-a', {location: 'westus'});
+
+         assert.deepEqual(await client.subscription.cancel(subId),
+                          {subscriptionId: subId});
+         const token = (await credential.getToken(
+             `${server.origin('management')}/.default`)).token;
+         const sub = await armFetch(
+             `/subscriptions/${subId}?api-version=2022-12-01`, {token});
+         assert.equal(sub.json.state, 'Disabled');
+         // A cancelled subscription is read-only, and nothing was deleted.
+         await assert.rejects(
+             rm.resourceGroups.createOrUpdate('rg-b', {location: 'westus'}),
+             (e) => e.statusCode === 409 &&
+                 e.code === 'ReadOnlyDisabledSubscription');
+         assert.equal((await rm.resourceGroups.get('rg-a')).name, 'rg-a');
+         await client.subscription.enable(subId);
+         await rm.resourceGroups.createOrUpdate('rg-b', {location: 'westus'});
+         await client.subscription.rename(subId, {subscriptionName: 'Team A2'});
+         const renamed = await armFetch(
+             `/subscriptions/${subId}?api-version=2022-12-01`, {token});
+         assert.equal(renamed.json.displayName, 'Team A2');
+         assert.equal(renamed.json.state, 'Enabled');
+
+         await client.alias.delete('team-a');
+         await assert.rejects(client.alias.get('team-a'),
+                              (e) => e.statusCode === 404);
+         // The subscription outlives its alias.
+         assert.equal((await rm.resourceGroups.get('rg-b')).name, 'rg-b');
+       });
+});
