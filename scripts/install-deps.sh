@@ -16,6 +16,9 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # client tests: a second server with a shifted clock (token nbf/exp)
   faketime
+  # RSA-HSM keys: SoftHSM2 as the default PKCS#11 token, the PKCS#11 header
+  # (p11-kit), and pkcs11-tool for looking inside a token
+  softhsm2 libp11-kit-dev opensc
 )
 
 missing=()
