@@ -72,9 +72,17 @@ std::string Group(const http::Request& r) {
 }
 
 // Role assignment routes exist at subscription and resource group scope.
+// ... and at the scope of one resource in a group (a key vault, an AI
+// account).
 std::string ScopeOf(const http::Request& r) {
-  return r.PathParam("group").empty() ? SubscriptionScope(Sub(r))
-                                      : ResourceGroupScope(Sub(r), Group(r));
+  if (r.PathParam("group").empty()) return SubscriptionScope(Sub(r));
+  std::string scope = ResourceGroupScope(Sub(r), Group(r));
+  if (!r.PathParam("resource").empty()) {
+    scope += "/providers/" + std::string(r.PathParam("provider")) + "/" +
+             std::string(r.PathParam("type")) + "/" +
+             std::string(r.PathParam("resource"));
+  }
+  return scope;
 }
 
 http::Response ListSubscriptions(http::Request&, Services& s,
@@ -345,6 +353,8 @@ Status RegisterManagementRoutes(http::Router& router, Services& services) {
   };
   const std::string sub = "/subscriptions/{sub}";
   const std::string group = sub + "/resourcegroups/{group}";
+  const std::string resource =
+      group + "/providers/{provider}/{type}/{resource}";
   const std::string assignments =
       "/providers/Microsoft.Authorization/roleAssignments";
   const std::string aliases = "/providers/Microsoft.Subscription/aliases";
@@ -375,6 +385,10 @@ Status RegisterManagementRoutes(http::Router& router, Services& services) {
       {"GET", group + assignments + "/{name}", GetAssignment},
       {"DELETE", sub + assignments + "/{name}", DeleteAssignment},
       {"DELETE", group + assignments + "/{name}", DeleteAssignment},
+      {"GET", resource + assignments, ListAssignments},
+      {"PUT", resource + assignments + "/{name}", PutAssignment},
+      {"GET", resource + assignments + "/{name}", GetAssignment},
+      {"DELETE", resource + assignments + "/{name}", DeleteAssignment},
   };
   for (const Entry& e : entries) {
     RETURN_IF_ERROR(

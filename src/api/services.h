@@ -11,6 +11,7 @@
 #include "http/metrics.h"
 #include "identity/identity_service.h"
 #include "resources/resource_manager.h"
+#include "vault/vault_service.h"
 
 namespace atrest::api {
 
@@ -18,6 +19,7 @@ struct Services {
   identity::IdentityService& identity;
   resources::ResourceManager& resources;
   http::MetricsRegistry* metrics = nullptr;  // May be null.
+  vault::VaultService* vaults = nullptr;     // Null: no vault surfaces.
   std::string domain = "localhost";
   uint16_t port = 443;  // The public HTTPS port, for audiences and URLs.
 

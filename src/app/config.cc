@@ -104,6 +104,16 @@ const std::vector<Setting>& Table() {
       Make("identity.clock_skew_seconds",
            "clock skew allowed when checking token times",
            IntField(&Config::clock_skew_seconds, 0, 3600)),
+      Make("hsm.module",
+           "PKCS#11 module for RSA-HSM keys (default: SoftHSM2 in data dir)",
+           StringField(&Config::hsm_module)),
+      Make("hsm.token_label", "label of the PKCS#11 token",
+           StringField(&Config::hsm_token_label)),
+      Make("hsm.pin_file", "file holding the token's user PIN",
+           StringField(&Config::hsm_pin_file)),
+      Make("vault.maintenance_seconds",
+           "how often scheduled purges and key rotations run",
+           IntField(&Config::vault_maintenance_seconds, 1, 86400)),
   };
   return table;
 }

@@ -42,6 +42,13 @@ struct Config {
   // [identity]
   int token_lifetime_seconds = 3600;
   int clock_skew_seconds = 300;
+  // [hsm]: the PKCS#11 token of RSA-HSM keys. An empty module means the
+  // default: a SoftHSM2 token made under <data_dir>/hsm (docs/hsm.md).
+  std::string hsm_module;
+  std::string hsm_token_label = "atrest";
+  std::string hsm_pin_file;  // For a user-supplied module: file with the PIN.
+  // [vault]
+  int vault_maintenance_seconds = 60;  // Purges and rotations run this often.
 };
 
 // One configurable setting, for the loader and for `atrest serve --help`.

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "app/admin.h"
@@ -11,6 +12,7 @@
 #include "app/selftest.h"
 #include "app/serve.h"
 #include "cli/commands.h"
+#include "cli/keyvault_commands.h"
 #include "cli/profile.h"
 #include "crypto/provider.h"
 #include "http/tls_material.h"
@@ -126,6 +128,171 @@ int main(int argc, char** argv) {
   group_delete->add_flag("--yes,-y", assume_yes,
                          "do not prompt (never prompts)");
 
+  // `atrest keyvault ...`: Key Vault management as `az keyvault` does it
+  // (cli/keyvault_commands.h). The data-plane `keyvault key ...` commands
+  // will be added under `keyvault` here.
+  atrest::cli::VaultTarget kv_target;
+  atrest::cli::KeyVaultCreateOptions kv_create_opts;
+  atrest::cli::KeyVaultUpdateOptions kv_update_opts;
+  atrest::cli::KeyVaultPolicyOptions kv_policy_opts;
+  std::vector<std::string> kv_ip_rules, kv_key_perms, kv_secret_perms,
+      kv_cert_perms, kv_storage_perms;
+  std::string kv_location;
+  int64_t kv_after = 0;
+  auto* keyvault = app.add_subcommand("keyvault", "key vaults");
+  keyvault->require_subcommand(1);
+  keyvault->fallthrough();
+  keyvault->add_option("--ca-file", cli_ca_file,
+                       "extra trusted CA certificates (PEM) "
+                       "[REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS]");
+  // -n, -g and --subscription; -g is looked up by name when not required.
+  auto add_target = [&](CLI::App* cmd, bool group_required) {
+    cmd->add_option("--name,-n", kv_target.name, "vault name")->required();
+    auto* g = cmd->add_option("--resource-group,-g", kv_target.resource_group,
+                              "resource group");
+    if (group_required) g->required();
+    cmd->add_option("--subscription", kv_target.subscription,
+                    "subscription id (default: the profile's)");
+  };
+  // az's three-state flags: "--flag", "--flag true" or "--flag false".
+  auto add_bool = [](CLI::App* cmd, const std::string& name,
+                     std::optional<bool>& value, const std::string& help) {
+    cmd->add_option(name, value, help)->expected(0, 1)->default_str("true");
+  };
+  std::vector<CLI::Option*> kv_ip_options;
+  auto add_network = [&](CLI::App* cmd, atrest::cli::NetworkRuleOptions& n) {
+    cmd->add_option("--default-action", n.default_action,
+                    "network rules default: Allow or Deny");
+    cmd->add_option("--bypass", n.bypass,
+                    "services that bypass the rules: AzureServices or None");
+    kv_ip_options.push_back(cmd->add_option(
+        "--ip-rules,--network-acls-ips", kv_ip_rules,
+        "allowed IPv4 addresses or CIDR ranges (space or comma separated)"));
+  };
+  auto* kv_create = keyvault->add_subcommand("create", "create a vault");
+  add_target(kv_create, true);
+  kv_create->add_option("--location,-l", kv_create_opts.location,
+                        "location (default: the resource group's)");
+  kv_create->add_option("--sku", kv_create_opts.sku, "standard or premium")
+      ->capture_default_str();
+  kv_create
+      ->add_option("--retention-days", kv_create_opts.retention_days,
+                   "soft delete retention, 7 to 90 days")
+      ->capture_default_str();
+  add_bool(kv_create, "--enable-purge-protection",
+           kv_create_opts.enable_purge_protection,
+           "refuse purges until retention ends (irreversible)");
+  add_bool(kv_create, "--enable-rbac-authorization",
+           kv_create_opts.enable_rbac_authorization,
+           "authorize data actions by RBAC instead of access policies");
+  add_network(kv_create, kv_create_opts.network);
+  kv_create->add_option("--tags", group_tags, "key=value ...");
+  kv_create->add_flag("--no-self-perms", kv_create_opts.no_self_perms,
+                      "do not give the caller an access policy");
+  auto* kv_show = keyvault->add_subcommand("show", "show a vault");
+  add_target(kv_show, false);
+  auto* kv_list = keyvault->add_subcommand("list", "list vaults");
+  kv_list->add_option("--resource-group,-g", kv_target.resource_group,
+                      "resource group (default: the whole subscription)");
+  kv_list->add_option("--subscription", kv_target.subscription,
+                      "subscription id (default: the profile's)");
+  auto* kv_update = keyvault->add_subcommand("update", "update a vault");
+  add_target(kv_update, false);
+  add_bool(kv_update, "--enable-purge-protection",
+           kv_update_opts.enable_purge_protection,
+           "refuse purges until retention ends (irreversible)");
+  kv_update->add_option("--retention-days", kv_update_opts.retention_days,
+                        "soft delete retention (fixed at creation)");
+  add_bool(kv_update, "--enable-rbac-authorization",
+           kv_update_opts.enable_rbac_authorization,
+           "authorize data actions by RBAC instead of access policies");
+  add_network(kv_update, kv_update_opts.network);
+  auto* kv_delete =
+      keyvault->add_subcommand("delete", "delete a vault (soft delete)");
+  add_target(kv_delete, false);
+  auto* kv_purge =
+      keyvault->add_subcommand("purge", "purge a soft-deleted vault");
+  kv_purge->add_option("--name,-n", kv_target.name, "vault name")->required();
+  kv_purge->add_option("--location,-l", kv_location,
+                       "location of the deleted vault (default: looked up)");
+  kv_purge->add_option("--subscription", kv_target.subscription,
+                       "subscription id (default: the profile's)");
+  auto add_principal = [&](CLI::App* cmd) {
+    add_target(cmd, false);
+    cmd->add_option("--object-id", kv_policy_opts.object_id,
+                    "object id of the principal")
+        ->required();
+    cmd->add_option("--application-id", kv_policy_opts.application_id,
+                    "application id, for a compound identity");
+  };
+  auto* kv_set_policy = keyvault->add_subcommand(
+      "set-policy", "add or change a principal's access policy");
+  add_principal(kv_set_policy);
+  auto* kv_key_perms_opt = kv_set_policy->add_option(
+      "--key-permissions", kv_key_perms, "key permissions (space separated)");
+  auto* kv_secret_perms_opt = kv_set_policy->add_option(
+      "--secret-permissions", kv_secret_perms, "secret permissions");
+  auto* kv_cert_perms_opt = kv_set_policy->add_option(
+      "--certificate-permissions", kv_cert_perms, "certificate permissions");
+  auto* kv_storage_perms_opt = kv_set_policy->add_option(
+      "--storage-permissions", kv_storage_perms, "storage permissions");
+  auto* kv_delete_policy = keyvault->add_subcommand(
+      "delete-policy", "remove a principal's access policy");
+  add_principal(kv_delete_policy);
+  auto* kv_audit = keyvault->add_subcommand(
+      "audit", "print the vault's data-plane audit events (atrest)");
+  add_target(kv_audit, false);
+  kv_audit->add_option("--after", kv_after,
+                       "only events after this sequence number");
+
+  // Runs the keyvault subcommand that was parsed.
+  auto run_keyvault = [&](const atrest::cli::CliContext& ctx) {
+    namespace cli = atrest::cli;
+    auto network = [&](cli::NetworkRuleOptions& n) {
+      for (CLI::Option* o : kv_ip_options) {
+        if (o->count() > 0) n.ip_rules = kv_ip_rules;
+      }
+    };
+    auto given = [](CLI::Option* o, const std::vector<std::string>& v) {
+      return o->count() > 0 ? std::optional(v) : std::nullopt;
+    };
+    kv_policy_opts.vault = kv_update_opts.vault = kv_create_opts.vault =
+        kv_target;
+    if (kv_create->parsed()) {
+      kv_create_opts.tags = group_tags;
+      network(kv_create_opts.network);
+      return cli::KeyVaultCreate(ctx, kv_create_opts);
+    }
+    if (kv_show->parsed()) return cli::KeyVaultShow(ctx, kv_target);
+    if (kv_list->parsed()) {
+      return cli::KeyVaultList(ctx, kv_target.resource_group,
+                               kv_target.subscription);
+    }
+    if (kv_update->parsed()) {
+      network(kv_update_opts.network);
+      return cli::KeyVaultUpdate(ctx, kv_update_opts);
+    }
+    if (kv_delete->parsed()) return cli::KeyVaultDelete(ctx, kv_target);
+    if (kv_purge->parsed()) {
+      return cli::KeyVaultPurge(ctx, kv_target.name, kv_location,
+                                kv_target.subscription);
+    }
+    if (kv_set_policy->parsed()) {
+      kv_policy_opts.key_permissions = given(kv_key_perms_opt, kv_key_perms);
+      kv_policy_opts.secret_permissions =
+          given(kv_secret_perms_opt, kv_secret_perms);
+      kv_policy_opts.certificate_permissions =
+          given(kv_cert_perms_opt, kv_cert_perms);
+      kv_policy_opts.storage_permissions =
+          given(kv_storage_perms_opt, kv_storage_perms);
+      return cli::KeyVaultSetPolicy(ctx, kv_policy_opts);
+    }
+    if (kv_delete_policy->parsed()) {
+      return cli::KeyVaultDeletePolicy(ctx, kv_policy_opts);
+    }
+    return cli::KeyVaultAudit(ctx, kv_target, kv_after);
+  };
+
   auto* version = app.add_subcommand("version", "print the version");
   auto* selftest = app.add_subcommand(
       "selftest", "check that the cryptography in use works");
@@ -174,7 +341,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (login->parsed() || group->parsed()) {
+  if (login->parsed() || group->parsed() || keyvault->parsed()) {
     const char* xdg = std::getenv("XDG_CONFIG_HOME");
     const char* home = std::getenv("HOME");
     atrest::Result<std::string> profile_path =
@@ -197,6 +364,8 @@ int main(int argc, char** argv) {
         s = atrest::cli::GroupShow(ctx, group_name);
       } else if (group_delete->parsed()) {
         s = atrest::cli::GroupDelete(ctx, group_name);
+      } else if (keyvault->parsed()) {
+        s = run_keyvault(ctx);
       }
     }
     if (!s.ok()) {

@@ -1,13 +1,18 @@
 #include "app/serve.h"
 
+#include <condition_variable>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
+#include "api/keyvault_api.h"
+#include "api/keyvault_arm_api.h"
 #include "api/login_api.h"
 #include "api/management_api.h"
 #include "api/system_api.h"
 #include "app/bootstrap.h"
+#include "hsm/softhsm.h"
 #include "http/server.h"
 #include "http/shutdown_signal.h"
 #include "keys/root_key.h"
@@ -21,12 +26,44 @@ struct Runtime {
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<identity::IdentityService> identity;
   std::unique_ptr<resources::ResourceManager> resources;
+  std::unique_ptr<hsm::Token> hsm_token;
+  vault::EventBus events;
+  std::unique_ptr<vault::VaultService> vaults;
   http::MetricsRegistry metrics;
   std::unique_ptr<std::ofstream> log_file;
   std::unique_ptr<http::AccessLog> access_log;
   std::unique_ptr<api::Services> services;
   http::Router router;
 };
+
+// The token for RSA-HSM keys: the configured PKCS#11 module, or by default
+// a SoftHSM2 token under the data dir; none (HSM keys refused) when SoftHSM2
+// is not installed and no module is configured.
+Result<std::unique_ptr<hsm::Token>> OpenHsm(const Config& config,
+                                            env::Env& env) {
+  if (config.hsm_module.empty()) {
+    if (!hsm::FindSoftHsmModule().ok()) {
+      std::cerr << "atrest: SoftHSM2 is not installed; RSA-HSM keys are "
+                   "disabled\n";
+      return std::unique_ptr<hsm::Token>();
+    }
+    ASSIGN_OR_RETURN(hsm::TokenOptions options,
+                     hsm::PrepareSoftHsm(env, config.data_dir + "/hsm",
+                                         config.hsm_token_label));
+    return hsm::Token::Open(options);
+  }
+  hsm::TokenOptions options{.module_path = config.hsm_module,
+                            .token_label = config.hsm_token_label};
+  if (!config.hsm_pin_file.empty()) {
+    ASSIGN_OR_RETURN(Bytes pin, env::ReadFile(env.fs(), config.hsm_pin_file));
+    while (!pin.empty() && (pin.back() == '\n' || pin.back() == '\r')) {
+      pin.pop_back();
+    }
+    options.pin = crypto::SecretBytes::CopyFrom(pin);
+    std::fill(pin.begin(), pin.end(), uint8_t{0});
+  }
+  return hsm::Token::Open(options);
+}
 
 Status Run(const Config& config, std::ostream& out) {
   env::Env& env = env::Env::Default();
@@ -48,10 +85,19 @@ Status Run(const Config& config, std::ostream& out) {
           .token_lifetime = std::chrono::seconds(config.token_lifetime_seconds),
           .clock_skew = std::chrono::seconds(config.clock_skew_seconds)});
   rt.resources = std::make_unique<resources::ResourceManager>(*rt.store, env);
+  ASSIGN_OR_RETURN(rt.hsm_token, OpenHsm(config, env));
+  ASSIGN_OR_RETURN(rt.vaults, vault::VaultService::Create(
+                                  *rt.store, env, root, *rt.resources,
+                                  rt.hsm_token.get(), rt.events));
+  rt.resources->AddGroupDeletionHook(
+      [&rt](const std::string& sub, const std::string& group) {
+        return rt.vaults->DeleteVaultsInGroup(sub, group);
+      });
   rt.services =
       std::make_unique<api::Services>(api::Services{.identity = *rt.identity,
                                                     .resources = *rt.resources,
                                                     .metrics = &rt.metrics,
+                                                    .vaults = rt.vaults.get(),
                                                     .domain = config.domain,
                                                     .port = config.port});
 
@@ -82,6 +128,9 @@ Status Run(const Config& config, std::ostream& out) {
   RETURN_IF_ERROR(api::RegisterLoginRoutes(rt.router, *rt.services));
   RETURN_IF_ERROR(api::RegisterManagementRoutes(rt.router, *rt.services));
   RETURN_IF_ERROR(api::RegisterSystemRoutes(rt.router, *rt.services));
+  RETURN_IF_ERROR(api::RegisterKeyVaultDataRoutes(rt.router, *rt.services));
+  RETURN_IF_ERROR(
+      api::RegisterKeyVaultManagementRoutes(rt.router, *rt.services));
 
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   http::ServerOptions options{
@@ -114,7 +163,32 @@ Status Run(const Config& config, std::ostream& out) {
       << (boot.created ? " (created now)" : "") << "\n";
   out.flush();
 
+  // Scheduled purges and rotations (VaultService::RunMaintenance).
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool stopping = false;
+  std::thread maintenance([&] {
+    std::unique_lock lock(maintenance_mu);
+    while (!maintenance_cv.wait_for(
+        lock, std::chrono::seconds(config.vault_maintenance_seconds),
+        [&] { return stopping; })) {
+      lock.unlock();
+      Result<int> done = rt.vaults->RunMaintenance();
+      if (!done.ok()) {
+        std::cerr << "atrest: vault maintenance: " << done.status().message()
+                  << "\n";
+      }
+      lock.lock();
+    }
+  });
+
   int sig = http::RunUntilShutdownSignal(*server, std::chrono::seconds(10));
+  {
+    std::lock_guard lock(maintenance_mu);
+    stopping = true;
+  }
+  maintenance_cv.notify_all();
+  maintenance.join();
   out << "atrest stopped (signal " << sig << ")\n";
   return Status::Ok();
 }

@@ -440,6 +440,10 @@ Status ResourceManager::DeleteResourceGroup(const identity::Caller& caller,
                                             const std::string& name) {
   RETURN_IF_ERROR(Authorize(caller, ResourceGroupScope(subscription_id, name),
                             Action::kDelete));
+  RETURN_IF_ERROR(GetResourceGroup(caller, subscription_id, name).status());
+  for (const GroupDeletionHook& hook : group_deletion_hooks_) {
+    RETURN_IF_ERROR(hook(subscription_id, name));
+  }
   Status s = store_.Transact([&](store::Transaction& tx) {
     return tx.resource_groups().Delete(subscription_id, name);
   });

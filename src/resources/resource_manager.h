@@ -13,6 +13,7 @@
 #ifndef ATREST_RESOURCES_RESOURCE_MANAGER_H_
 #define ATREST_RESOURCES_RESOURCE_MANAGER_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -97,6 +98,15 @@ class ResourceManager {
       const std::string& name);
   Result<std::vector<store::ResourceGroup>> ListResourceGroups(
       const identity::Caller& caller, const std::string& subscription_id);
+  // Called with (subscription, group) after authorization and before a
+  // group is deleted, by services whose resources must outlive it in a
+  // deleted state (key vaults are soft-deleted, not destroyed). Register
+  // before the server starts.
+  using GroupDeletionHook =
+      std::function<Status(const std::string&, const std::string&)>;
+  void AddGroupDeletionHook(GroupDeletionHook hook) {
+    group_deletion_hooks_.push_back(std::move(hook));
+  }
   Status DeleteResourceGroup(const identity::Caller& caller,
                              const std::string& subscription_id,
                              const std::string& name);
@@ -129,6 +139,7 @@ class ResourceManager {
 
   store::Store& store_;
   env::Env& env_;
+  std::vector<GroupDeletionHook> group_deletion_hooks_;
 };
 
 }  // namespace atrest::resources

@@ -90,7 +90,8 @@ TEST_F(Repos, SubscriptionsAndRefusedDeletes) {
   s = Tx([](Transaction& tx) { return tx.subscriptions().Delete("s1"); });
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(),
-            "subscription 's1' still has resource groups; delete them first");
+            "subscription 's1' still has resource groups or vaults; delete "
+            "them first");
   ASSERT_OK(Tx([](Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.resource_groups().Delete("s1", "rg"));
     RETURN_IF_ERROR(tx.subscriptions().Delete("s1"));

@@ -99,9 +99,81 @@ ALTER TABLE subscriptions ADD COLUMN alias TEXT;
 CREATE UNIQUE INDEX subscriptions_by_alias ON subscriptions (tenant_id, alias);
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// Key vaults, their keys and key versions, and the data-plane audit log.
+//
+// A vault lives in a resource group but has no foreign key to it: a
+// soft-deleted vault outlives its group (its name stays taken until purge),
+// so VaultRepo::Create checks that the group exists instead. Purging a vault
+// (deleting its row) takes its keys, their versions and its audit events.
+// Version seq is assigned per key as MAX + 1 in insertion order, so the
+// latest version does not depend on clocks or on the random version ids.
+constexpr std::string_view kKeyVault = R"sql(
+CREATE TABLE vaults (
+  name_key TEXT NOT NULL PRIMARY KEY,
+  name TEXT NOT NULL,
+  subscription_id TEXT NOT NULL REFERENCES subscriptions (id),
+  resource_group TEXT NOT NULL,
+  location TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  properties_json TEXT NOT NULL,
+  sealed_master_key BLOB NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deleted_at BIGINT NOT NULL,
+  scheduled_purge_at BIGINT NOT NULL
+);
+CREATE INDEX vaults_by_subscription ON vaults (subscription_id, name_key);
+
+CREATE TABLE vault_keys (
+  vault_key TEXT NOT NULL REFERENCES vaults (name_key) ON DELETE CASCADE,
+  name_key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  rotation_policy_json TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  deleted_at BIGINT NOT NULL,
+  scheduled_purge_at BIGINT NOT NULL,
+  PRIMARY KEY (vault_key, name_key)
+);
+
+CREATE TABLE vault_key_versions (
+  vault_key TEXT NOT NULL,
+  key_name_key TEXT NOT NULL,
+  version TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  kty TEXT NOT NULL,
+  attributes_json TEXT NOT NULL,
+  public_key BLOB NOT NULL,
+  sealed_private_key BLOB NOT NULL,
+  hsm_handle TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (vault_key, key_name_key, version),
+  UNIQUE (vault_key, key_name_key, seq),
+  FOREIGN KEY (vault_key, key_name_key)
+    REFERENCES vault_keys (vault_key, name_key) ON DELETE CASCADE
+);
+
+CREATE TABLE audit_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  time BIGINT NOT NULL,
+  vault_key TEXT NOT NULL REFERENCES vaults (name_key) ON DELETE CASCADE,
+  caller_tenant_id TEXT NOT NULL,
+  caller_object_id TEXT NOT NULL,
+  caller_app_id TEXT NOT NULL,
+  client_ip TEXT NOT NULL,
+  key_name TEXT NOT NULL,
+  key_version TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  result TEXT NOT NULL,
+  status_code BIGINT NOT NULL
+);
+CREATE INDEX audit_events_by_vault ON audit_events (vault_key, seq);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, "identity and management entities", kIdentitySchema},
     {2, "subscription aliases", kSubscriptionAliases},
+    {3, "key vault", kKeyVault},
 }};
 
 }  // namespace

@@ -7,8 +7,10 @@
 // a crash leaves the database at version N-1 or N, never in between.
 //
 // The SQL is the common subset of SQLite and PostgreSQL (TEXT, BIGINT,
-// composite keys, REFERENCES ... ON DELETE CASCADE, CHECK, NULLIF), with one
-// exception: binary columns are BLOB, which a PostgreSQL port spells BYTEA.
+// composite keys, REFERENCES ... ON DELETE CASCADE, CHECK, NULLIF), with two
+// exceptions: binary columns are BLOB, which a PostgreSQL port spells BYTEA,
+// and the audit log's "seq INTEGER PRIMARY KEY AUTOINCREMENT", which it
+// spells "seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY".
 // Conventions: case-insensitive ARM names get a lower-case `*_key` column
 // that carries the unique constraint; optional unique values are NULL when
 // absent (NULLs never collide in either database).

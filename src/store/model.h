@@ -138,6 +138,85 @@ struct SigningKey {
   friend bool operator==(const SigningKey&, const SigningKey&) = default;
 };
 
+// ---- Key vault (DESIGN.md §4) ----
+//
+// The vault service owns the meaning of the *_json columns (configuration
+// that only it reads: SKU, access policies, network rules, key attributes,
+// rotation policies); the store keeps them as opaque text so that a schema
+// change there needs no migration here.
+
+// A Microsoft.KeyVault/vaults resource. Vault names are DNS labels, unique
+// over the whole service ignoring case, and stay taken while the vault is
+// soft-deleted.
+struct Vault {
+  std::string name;  // As created.
+  std::string subscription_id;
+  std::string resource_group;
+  std::string location;  // Normalised ("westus").
+  std::string tenant_id;
+  std::string properties_json;
+  // The vault master key, sealed by the service root key. It seals every
+  // software key of the vault; purging the vault destroys it.
+  Bytes sealed_master_key;
+  UnixSeconds created_at = 0;
+  UnixSeconds updated_at = 0;
+  UnixSeconds deleted_at = 0;          // 0 while the vault is live.
+  UnixSeconds scheduled_purge_at = 0;  // Set when deleted.
+
+  friend bool operator==(const Vault&, const Vault&) = default;
+};
+
+// A key of a vault: its name and what holds for all its versions. Key names
+// are unique per vault ignoring case.
+struct VaultKey {
+  std::string vault;  // Vault name.
+  std::string name;   // As created.
+  std::string rotation_policy_json;  // Empty: no policy set.
+  UnixSeconds created_at = 0;
+  UnixSeconds deleted_at = 0;  // 0 while live; soft delete takes all versions.
+  UnixSeconds scheduled_purge_at = 0;
+
+  friend bool operator==(const VaultKey&, const VaultKey&) = default;
+};
+
+// One version of a key. Exactly one of sealed_private_key (a software key:
+// PKCS#8 sealed by the vault master key, associated data = key id and
+// version) and hsm_handle (a key inside the PKCS#11 token) is set.
+struct VaultKeyVersion {
+  std::string vault;
+  std::string name;
+  std::string version;  // 32 lower-case hex characters.
+  std::string kty;      // "RSA" or "RSA-HSM".
+  std::string attributes_json;  // key_ops, enabled, nbf, exp, tags, ...
+  Bytes public_key;             // SubjectPublicKeyInfo DER.
+  Bytes sealed_private_key;
+  std::string hsm_handle;
+  UnixSeconds created_at = 0;
+  UnixSeconds updated_at = 0;
+
+  friend bool operator==(const VaultKeyVersion&,
+                         const VaultKeyVersion&) = default;
+};
+
+// One data-plane call, as the audit log keeps it: who, from where, what and
+// how it ended; never key material or payload values.
+struct AuditEvent {
+  int64_t seq = 0;  // Assigned by the store on Append, increasing.
+  UnixSeconds time = 0;
+  std::string vault;
+  std::string caller_tenant_id;
+  std::string caller_object_id;
+  std::string caller_app_id;
+  std::string client_ip;
+  std::string key_name;     // Empty for vault-level calls (list, rng).
+  std::string key_version;  // Empty when no version applies.
+  std::string operation;    // "KeyGet", "KeyUnwrap", ...
+  std::string result;       // "Success" or the error code.
+  int status_code = 0;
+
+  friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
+};
+
 }  // namespace atrest::store
 
 #endif  // ATREST_STORE_MODEL_H_

@@ -61,7 +61,8 @@ class SubscriptionRepo {
   virtual Status Update(const Subscription& sub) = 0;
   // Deleting a subscription is not an ARM operation (ARM cancels them, which
   // is a state change); the store refuses with FailedPrecondition while the
-  // subscription has resource groups, so nothing is destroyed by accident.
+  // subscription has resource groups or vaults (live or deleted), so nothing
+  // is destroyed by accident.
   virtual Status Delete(const std::string& id) = 0;
 };
 
@@ -82,7 +83,10 @@ class ResourceGroupRepo {
                          const std::string& name,
                          const std::map<std::string, std::string>& tags) = 0;
   // As in ARM, deleting a group deletes everything in it: rows of resources
-  // that live in a group (added by later migrations) go with it.
+  // that live in a group (added by later migrations) go with it. Vaults are
+  // the exception: a deleted vault outlives its group until it is purged,
+  // so the store leaves vault rows alone and the caller soft-deletes the
+  // group's vaults (VaultRepo::Update) before deleting the group.
   virtual Status Delete(const std::string& subscription_id,
                         const std::string& name) = 0;
 };
@@ -145,6 +149,69 @@ class SigningKeyRepo {
       const std::string& tenant_id) = 0;
   virtual Status Delete(const std::string& tenant_id,
                         const std::string& kid) = 0;
+};
+
+class VaultRepo {
+ public:
+  virtual ~VaultRepo() = default;
+  // NotFound when the subscription or resource group does not exist;
+  // AlreadyExists when the name is taken (ignoring case), live or deleted.
+  virtual Status Create(const Vault& vault) = 0;
+  // `name` matches ignoring ASCII case; live or deleted.
+  virtual Result<Vault> Get(const std::string& name) = 0;
+  // Replaces location, properties_json, updated_at, deleted_at and
+  // scheduled_purge_at; the rest never changes.
+  virtual Status Update(const Vault& vault) = 0;
+  // Live and deleted vaults of a subscription, ordered by name ignoring case.
+  virtual Result<std::vector<Vault>> ListBySubscription(
+      const std::string& subscription_id) = 0;
+  // Every vault, live or deleted, ordered by name ignoring case.
+  virtual Result<std::vector<Vault>> List() = 0;
+  // Purge: removes the vault with all its keys, versions and audit events.
+  virtual Status Delete(const std::string& name) = 0;
+};
+
+class VaultKeyRepo {
+ public:
+  virtual ~VaultKeyRepo() = default;
+  // NotFound when the vault does not exist; AlreadyExists when the vault has
+  // a key of that name (ignoring case), live or deleted.
+  virtual Status Create(const VaultKey& key) = 0;
+  // Names match ignoring ASCII case.
+  virtual Result<VaultKey> Get(const std::string& vault,
+                               const std::string& name) = 0;
+  // Replaces rotation_policy_json, deleted_at and scheduled_purge_at.
+  virtual Status Update(const VaultKey& key) = 0;
+  // Live and deleted keys of the vault, ordered by name ignoring case.
+  virtual Result<std::vector<VaultKey>> List(const std::string& vault) = 0;
+  // Purge: removes the key and all its versions.
+  virtual Status Delete(const std::string& vault, const std::string& name) = 0;
+
+  // NotFound when the key does not exist; AlreadyExists for a taken version.
+  virtual Status AddVersion(const VaultKeyVersion& version) = 0;
+  virtual Result<VaultKeyVersion> GetVersion(const std::string& vault,
+                                             const std::string& name,
+                                             const std::string& version) = 0;
+  // The most recently added version; NotFound when the key has none.
+  virtual Result<VaultKeyVersion> LatestVersion(const std::string& vault,
+                                                const std::string& name) = 0;
+  // Oldest first (the order AddVersion saw them).
+  virtual Result<std::vector<VaultKeyVersion>> ListVersions(
+      const std::string& vault, const std::string& name) = 0;
+  // Replaces attributes_json and updated_at.
+  virtual Status UpdateVersion(const VaultKeyVersion& version) = 0;
+};
+
+class AuditRepo {
+ public:
+  virtual ~AuditRepo() = default;
+  // Stores `event` with the next seq (its own seq is ignored) and returns
+  // that seq.
+  virtual Result<int64_t> Append(const AuditEvent& event) = 0;
+  // Events of the vault with seq > after_seq, oldest first, at most `limit`.
+  virtual Result<std::vector<AuditEvent>> List(const std::string& vault,
+                                               int64_t after_seq,
+                                               size_t limit) = 0;
 };
 
 }  // namespace atrest::store

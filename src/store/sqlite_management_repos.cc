@@ -190,11 +190,11 @@ Status SqliteSubscriptionRepo::Delete(const std::string& id) {
                    c_.Prepare("DELETE FROM subscriptions WHERE id = ?1",
                               "delete subscription"));
   s.Bind(1, id);
-  RETURN_IF_ERROR(Explain(
-      c_, s.Run(), Status::Ok(),
-      FailedPreconditionError("subscription '" + id +
-                              "' still has resource groups; delete them "
-                              "first")));
+  RETURN_IF_ERROR(
+      Explain(c_, s.Run(), Status::Ok(),
+              FailedPreconditionError("subscription '" + id +
+                                      "' still has resource groups or vaults; "
+                                      "delete them first")));
   return RequireChanged(c_, "subscription", id);
 }
 

@@ -145,6 +145,56 @@ class SqliteSigningKeyRepo final : public SigningKeyRepo {
   Connection& c_;
 };
 
+class SqliteVaultRepo final : public VaultRepo {
+ public:
+  explicit SqliteVaultRepo(Connection& c) : c_(c) {}
+  Status Create(const Vault& vault) override;
+  Result<Vault> Get(const std::string& name) override;
+  Status Update(const Vault& vault) override;
+  Result<std::vector<Vault>> ListBySubscription(
+      const std::string& subscription_id) override;
+  Result<std::vector<Vault>> List() override;
+  Status Delete(const std::string& name) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteVaultKeyRepo final : public VaultKeyRepo {
+ public:
+  explicit SqliteVaultKeyRepo(Connection& c) : c_(c) {}
+  Status Create(const VaultKey& key) override;
+  Result<VaultKey> Get(const std::string& vault,
+                       const std::string& name) override;
+  Status Update(const VaultKey& key) override;
+  Result<std::vector<VaultKey>> List(const std::string& vault) override;
+  Status Delete(const std::string& vault, const std::string& name) override;
+  Status AddVersion(const VaultKeyVersion& version) override;
+  Result<VaultKeyVersion> GetVersion(const std::string& vault,
+                                     const std::string& name,
+                                     const std::string& version) override;
+  Result<VaultKeyVersion> LatestVersion(const std::string& vault,
+                                        const std::string& name) override;
+  Result<std::vector<VaultKeyVersion>> ListVersions(
+      const std::string& vault, const std::string& name) override;
+  Status UpdateVersion(const VaultKeyVersion& version) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteAuditRepo final : public AuditRepo {
+ public:
+  explicit SqliteAuditRepo(Connection& c) : c_(c) {}
+  Result<int64_t> Append(const AuditEvent& event) override;
+  Result<std::vector<AuditEvent>> List(const std::string& vault,
+                                       int64_t after_seq,
+                                       size_t limit) override;
+
+ private:
+  Connection& c_;
+};
+
 class SqliteTransaction final : public Transaction {
  public:
   explicit SqliteTransaction(Connection& c)
@@ -153,7 +203,10 @@ class SqliteTransaction final : public Transaction {
         resource_groups_(c),
         principals_(c),
         role_assignments_(c),
-        signing_keys_(c) {}
+        signing_keys_(c),
+        vaults_(c),
+        vault_keys_(c),
+        audit_(c) {}
 
   TenantRepo& tenants() override { return tenants_; }
   SubscriptionRepo& subscriptions() override { return subscriptions_; }
@@ -161,6 +214,9 @@ class SqliteTransaction final : public Transaction {
   PrincipalRepo& principals() override { return principals_; }
   RoleAssignmentRepo& role_assignments() override { return role_assignments_; }
   SigningKeyRepo& signing_keys() override { return signing_keys_; }
+  VaultRepo& vaults() override { return vaults_; }
+  VaultKeyRepo& vault_keys() override { return vault_keys_; }
+  AuditRepo& audit() override { return audit_; }
 
  private:
   SqliteTenantRepo tenants_;
@@ -169,6 +225,9 @@ class SqliteTransaction final : public Transaction {
   SqlitePrincipalRepo principals_;
   SqliteRoleAssignmentRepo role_assignments_;
   SqliteSigningKeyRepo signing_keys_;
+  SqliteVaultRepo vaults_;
+  SqliteVaultKeyRepo vault_keys_;
+  SqliteAuditRepo audit_;
 };
 
 }  // namespace atrest::store::sqlite

@@ -40,6 +40,9 @@ class Transaction {
   virtual PrincipalRepo& principals() = 0;
   virtual RoleAssignmentRepo& role_assignments() = 0;
   virtual SigningKeyRepo& signing_keys() = 0;
+  virtual VaultRepo& vaults() = 0;
+  virtual VaultKeyRepo& vault_keys() = 0;
+  virtual AuditRepo& audit() = 0;
 
  protected:
   ~Transaction() = default;  // Owned by the Store, never by callers.
