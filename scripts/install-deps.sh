@@ -19,6 +19,8 @@ packages=(
   # RSA-HSM keys: SoftHSM2 as the default PKCS#11 token, the PKCS#11 header
   # (p11-kit), and pkcs11-tool for looking inside a token
   softhsm2 libp11-kit-dev opensc
+  # client tests through Debian's Python Azure SDK (run with /usr/bin/python3)
+  python3-azure python3-msal
 )
 
 missing=()
