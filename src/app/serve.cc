@@ -86,9 +86,28 @@ Status Run(const Config& config, std::ostream& out) {
           .clock_skew = std::chrono::seconds(config.clock_skew_seconds)});
   rt.resources = std::make_unique<resources::ResourceManager>(*rt.store, env);
   ASSIGN_OR_RETURN(rt.hsm_token, OpenHsm(config, env));
-  ASSIGN_OR_RETURN(rt.vaults, vault::VaultService::Create(
-                                  *rt.store, env, root, *rt.resources,
-                                  rt.hsm_token.get(), rt.events));
+  ASSIGN_OR_RETURN(http::CounterFamily * vault_ops,
+                   rt.metrics.AddCounter(
+                       "atrest_vault_operations_total",
+                       "Key vault data-plane calls by operation and result",
+                       {"operation", "result"}));
+  ASSIGN_OR_RETURN(
+      http::HistogramFamily * vault_seconds,
+      rt.metrics.AddHistogram(
+          "atrest_vault_operation_seconds",
+          "Key vault data-plane call latency by operation", {"operation"},
+          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}));
+  vault::VaultServiceOptions vault_options;
+  vault_options.on_operation = [vault_ops, vault_seconds](
+                                   std::string_view op, std::string_view result,
+                                   double seconds) {
+    vault_ops->Inc({std::string(op), std::string(result)});
+    vault_seconds->Observe({std::string(op)}, seconds);
+  };
+  ASSIGN_OR_RETURN(rt.vaults,
+                   vault::VaultService::Create(
+                       *rt.store, env, root, *rt.resources, rt.hsm_token.get(),
+                       rt.events, std::move(vault_options)));
   rt.resources->AddGroupDeletionHook(
       [&rt](const std::string& sub, const std::string& group) {
         return rt.vaults->DeleteVaultsInGroup(sub, group);

@@ -350,8 +350,15 @@ Result<T> VaultService::Impl::Audited(const DataCaller& caller,
                                       const char* operation,
                                       const std::string& key, Fn&& fn) {
   std::string version;
+  const env::MonoTime start = env_.clock().Monotonic();
   Result<T> result = fn(version);
   const Status& status = result.status();
+  if (options_.on_operation) {
+    options_.on_operation(
+        operation, AuditResult(status),
+        std::chrono::duration<double>(env_.clock().Monotonic() - start)
+            .count());
+  }
   audit_.Add({.time = Now(),
               .vault = vault,
               .caller_tenant_id = caller.identity.tenant_id,
@@ -1286,9 +1293,8 @@ Result<KeyOperationResult> VaultService::Sign(const DataCaller& caller,
         if (v.hsm_handle.empty()) {
           ASSIGN_OR_RETURN(key, impl_->SoftwareKey(ctx, v));
         }
-        Result<Bytes> sig =
-            key ? key->Sign(*a, digest)
-                : impl_->token_->Sign(v.hsm_handle, *a, digest);
+        Result<Bytes> sig = key ? key->Sign(*a, digest)
+                                : impl_->token_->Sign(v.hsm_handle, *a, digest);
         RETURN_IF_ERROR(sig.status());
         return KeyOperationResult{v.version, std::move(*sig)};
       });

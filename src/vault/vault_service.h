@@ -25,6 +25,7 @@
 #define ATREST_VAULT_VAULT_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -124,6 +125,12 @@ struct VaultServiceOptions {
   // Software keys unsealed in memory, for speed; they are immutable, and
   // every call still checks the key's state in the store first.
   size_t key_cache_entries = 1024;
+  // Told of every data-plane call once it ends: operation ("KeyUnwrap"),
+  // result ("Success" or the error code) and duration, for /metrics. Must
+  // be quick and thread-safe. May be empty.
+  std::function<void(std::string_view operation, std::string_view result,
+                     double seconds)>
+      on_operation;
 };
 
 class VaultService {

@@ -422,3 +422,15 @@ describe('refusals', () => {
                  'Recoverable');
   });
 });
+
+describe('observability', () => {
+  test('/metrics counts vault operations by result; the audit log has them',
+       async () => {
+         const text = await (await fetch(`${server.origin('')}/metrics`)).text();
+         assert.match(text,
+             /atrest_vault_operations_total\{operation="KeyUnwrap",result="Success"\} [1-9]/);
+         assert.match(text,
+             /atrest_vault_operations_total\{operation="KeyGet",result="ForbiddenByPolicy"\} [1-9]/);
+         assert.match(text, /atrest_vault_operation_seconds_bucket\{operation="KeySign"/);
+       });
+});
