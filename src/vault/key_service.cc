@@ -17,8 +17,6 @@ namespace {
 
 using Family = KeyPermissionFamily;
 
-constexpr char kKeys[] = "Microsoft.KeyVault/vaults/keys";
-
 // Access policy permissions (lower case) per operation, and the RBAC data
 // action Azure names for it.
 const Permission kGet{"get", "Microsoft.KeyVault/vaults/keys/read",

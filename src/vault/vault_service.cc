@@ -310,17 +310,41 @@ Result<VaultService::PutVaultResult> VaultService::PutVault(
   const int64_t now = impl_->Now();
   if (existing.ok()) {
     ASSIGN_OR_RETURN(VaultInfo current, impl_->ToInfo(*existing));
-    // A recover PUT may carry the full definition or only createMode.
-    VaultProperties base = current.properties;
+    if (existing->location != loc) {
+      return ArmReason(StatusCode::kInvalidArgument, "InvalidResourceLocation",
+                       "The resource '" + ref.name +
+                           "' already exists in location '" +
+                           existing->location + "' in resource group '" +
+                           existing->resource_group +
+                           "'. A resource with the same name cannot be "
+                           "created in location '" +
+                           loc + "'.");
+    }
+    // PUT replaces the definition; a recover PUT may carry only createMode.
     json effective = properties;
     if (recover) effective.erase("createMode");
-    ASSIGN_OR_RETURN(VaultProperties next,
-                     recover && effective.empty()
-                         ? Result<VaultProperties>(base)
-                         : ApplyVaultProperties(effective, base));
+    VaultProperties next = current.properties;
+    if (!recover || effective.size() > 0) {
+      ASSIGN_OR_RETURN(next,
+                       ApplyVaultProperties(effective, VaultProperties{}));
+      // What cannot change stays as it is when the PUT leaves it out.
+      if (!effective.contains("softDeleteRetentionInDays")) {
+        next.soft_delete_retention_days =
+            current.properties.soft_delete_retention_days;
+      }
+      if (current.properties.enable_purge_protection &&
+          effective.value("enablePurgeProtection", json()) != json(false)) {
+        next.enable_purge_protection = true;
+      }
+    }
+    if (current.properties.enable_purge_protection &&
+        !next.enable_purge_protection) {
+      return ArmReason(StatusCode::kInvalidArgument, "BadRequest",
+                       "Purge protection cannot be disabled once it has been "
+                       "enabled.");
+    }
     if (next.soft_delete_retention_days !=
-            current.properties.soft_delete_retention_days &&
-        effective.contains("softDeleteRetentionInDays")) {
+        current.properties.soft_delete_retention_days) {
       return ArmReason(StatusCode::kInvalidArgument, "BadRequest",
                        "softDeleteRetentionInDays cannot be changed after "
                        "the vault is created.");
@@ -444,6 +468,12 @@ Result<std::vector<VaultInfo>> VaultService::ListVaults(
           : resources::ResourceGroupScope(subscription_id, resource_group);
   RETURN_IF_ERROR(
       impl_->resources_.Authorize(caller, scope, resources::Action::kRead));
+  if (!resource_group.empty()) {
+    RETURN_IF_ERROR(
+        impl_->resources_
+            .GetResourceGroup(caller, subscription_id, resource_group)
+            .status());
+  }
   ASSIGN_OR_RETURN(auto rows,
                    impl_->store_.ReadResult([&](store::Transaction& tx) {
                      return tx.vaults().ListBySubscription(subscription_id);

@@ -127,4 +127,141 @@ describe('atrest login and atrest group', () => {
     assert.equal(ok.status, 0, ok.stderr);
     assert.ok(Array.isArray(JSON.parse(ok.stdout)));
   });
+
+  // `atrest keyvault ...`, as `az keyvault` (reference/keyvault-api.md §6.3).
+  describe('atrest keyvault', () => {
+    const other = '7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6';
+    const fails = (args, pattern) => {
+      const r = cli(args);
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, pattern);
+    };
+
+    test('create takes the group location and the caller\'s policy', () => {
+      cliJson(['group', 'create', '-n', 'kv-cli-rg', '-l', 'westeurope']);
+      const v = cliJson([
+        'keyvault', 'create', '-n', 'cli-vault', '-g', 'kv-cli-rg',
+        '--retention-days', '7', '--default-action', 'Deny', '--bypass', 'None',
+        '--ip-rules', '10.0.0.0/24,10.1.0.1', '--ip-rules', '10.2.0.1',
+        '--tags', 'team=ml']);
+      const sub = server.creds.subscriptionId;
+      assert.equal(v.id, `/subscriptions/${sub}/resourceGroups/kv-cli-rg/` +
+                             'providers/Microsoft.KeyVault/vaults/cli-vault');
+      assert.equal(v.resourceGroup, 'kv-cli-rg');
+      assert.equal(v.location, 'westeurope');
+      assert.deepEqual(v.tags, {team: 'ml'});
+      assert.equal(v.properties.vaultUri,
+                   `${server.origin('cli-vault.vault')}/`);
+      assert.equal(v.properties.softDeleteRetentionInDays, 7);
+      assert.equal(v.properties.enablePurgeProtection, false);
+      assert.equal(v.properties.networkAcls.defaultAction, 'Deny');
+      assert.equal(v.properties.networkAcls.bypass, 'None');
+      assert.deepEqual(v.properties.networkAcls.ipRules.map((r) => r.value),
+                       ['10.0.0.0/24', '10.1.0.1', '10.2.0.1']);
+      // az's default policy for the creator, found from the token's oid.
+      assert.equal(v.properties.accessPolicies.length, 1);
+      const self = v.properties.accessPolicies[0];
+      assert.equal(self.objectId, server.creds.objectId);
+      assert.ok(self.permissions.keys.includes('create'));
+      assert.ok(self.permissions.secrets.includes('set'));
+
+      fails(['keyvault', 'create', '-n', 'cli-vault', '-g', 'kv-cli-rg'],
+            /The specified vault: cli-vault already exists/);
+      fails(['keyvault', 'create', '-n', 'cli-bad', '-g', 'kv-cli-rg',
+             '--retention-days', '3'], /\(BadRequest\).*softDeleteRetention/);
+    });
+
+    test('show (with or without -g) and list', () => {
+      const shown = cliJson(['keyvault', 'show', '-n', 'cli-vault']);
+      assert.equal(shown.resourceGroup, 'kv-cli-rg');
+      assert.deepEqual(
+          cliJson(['keyvault', 'show', '-n', 'cli-vault', '-g', 'kv-cli-rg']),
+          shown);
+      const all = cliJson(['keyvault', 'list']);
+      const item = all.find((x) => x.name === 'cli-vault');
+      assert.equal(item.resourceGroup, 'kv-cli-rg');
+      assert.equal(item.type, 'Microsoft.KeyVault/vaults');
+      const inGroup = cliJson(['keyvault', 'list', '-g', 'kv-cli-rg']);
+      assert.deepEqual(inGroup.map((x) => x.name), ['cli-vault']);
+      assert.equal(inGroup[0].properties.softDeleteRetentionInDays, 7);
+      fails(['keyvault', 'show', '-n', 'no-such-vault'],
+            /not found within subscription/);
+    });
+
+    test('set-policy and delete-policy edit the vault\'s policies', () => {
+      let v = cliJson(['keyvault', 'set-policy', '-n', 'cli-vault',
+                       '--object-id', other, '--key-permissions', 'get',
+                       'wrapKey', 'unwrapKey', 'get']);
+      let p = v.properties.accessPolicies.find((x) => x.objectId === other);
+      assert.deepEqual(p.permissions.keys, ['get', 'wrapKey', 'unwrapKey']);
+      // Lists not given are kept.
+      v = cliJson(['keyvault', 'set-policy', '-n', 'cli-vault', '-g',
+                   'kv-cli-rg', '--object-id', other,
+                   '--secret-permissions', 'get']);
+      p = v.properties.accessPolicies.find((x) => x.objectId === other);
+      assert.deepEqual(p.permissions.keys, ['get', 'wrapKey', 'unwrapKey']);
+      assert.deepEqual(p.permissions.secrets, ['get']);
+      assert.equal(v.properties.accessPolicies.length, 2);
+
+      v = cliJson(['keyvault', 'delete-policy', '-n', 'cli-vault',
+                   '--object-id', other]);
+      assert.deepEqual(v.properties.accessPolicies.map((x) => x.objectId),
+                       [server.creds.objectId]);
+      fails(['keyvault', 'delete-policy', '-n', 'cli-vault', '--object-id',
+             other], /No matching policies found/);
+    });
+
+    test('update changes network rules; purge protection sticks', () => {
+      let v = cliJson(['keyvault', 'update', '-n', 'cli-vault',
+                       '--default-action', 'Allow', '--ip-rules', '10.3.0.1']);
+      assert.equal(v.properties.networkAcls.defaultAction, 'Allow');
+      assert.equal(v.properties.networkAcls.bypass, 'None');
+      assert.deepEqual(v.properties.networkAcls.ipRules, [{value: '10.3.0.1'}]);
+      assert.deepEqual(v.tags, {team: 'ml'});
+      v = cliJson(['keyvault', 'create', '-n', 'cli-protected', '-g',
+                   'kv-cli-rg', '--retention-days', '7',
+                   '--enable-purge-protection']);
+      assert.equal(v.properties.enablePurgeProtection, true);
+      fails(['keyvault', 'update', '-n', 'cli-protected',
+             '--enable-purge-protection', 'false'], /\(BadRequest\)/);
+    });
+
+    test('RBAC vaults have no policies to set or delete', () => {
+      const v = cliJson(['keyvault', 'create', '-n', 'cli-rbac', '-g',
+                         'kv-cli-rg', '-l', 'eastus',
+                         '--enable-rbac-authorization']);
+      assert.equal(v.location, 'eastus');
+      assert.equal(v.properties.enableRbacAuthorization, true);
+      assert.deepEqual(v.properties.accessPolicies, []);
+      fails(['keyvault', 'set-policy', '-n', 'cli-rbac', '--object-id', other,
+             '--key-permissions', 'get'],
+            /Cannot set policies to a vault with '--enable-rbac-authorization'/);
+      fails(['keyvault', 'delete-policy', '-n', 'cli-rbac', '--object-id',
+             other],
+            /Cannot delete policies to a vault with '--enable-rbac-auth/);
+    });
+
+    test('audit prints the vault\'s audit events', () => {
+      const events = cliJson(['keyvault', 'audit', '-n', 'cli-rbac']);
+      assert.ok(Array.isArray(events));
+    });
+
+    test('delete and purge', () => {
+      let r = cli(['keyvault', 'delete', '-n', 'cli-vault']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '');
+      fails(['keyvault', 'show', '-n', 'cli-vault', '-g', 'kv-cli-rg'],
+            /ResourceNotFound/);
+      r = cli(['keyvault', 'purge', '-n', 'cli-vault']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '');
+      fails(['keyvault', 'purge', '-n', 'cli-vault'],
+            /No deleted Vault or HSM was found with name cli-vault/);
+
+      r = cli(['keyvault', 'delete', '-n', 'cli-protected', '-g', 'kv-cli-rg']);
+      assert.equal(r.status, 0, r.stderr);
+      fails(['keyvault', 'purge', '-n', 'cli-protected', '-l', 'westeurope'],
+            /\(Forbidden\).*purge protection/);
+    });
+  });
 });
