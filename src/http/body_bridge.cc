@@ -30,7 +30,7 @@ Result<size_t> BodyBridge::Read(MutableByteView out) {
   if (finished_ || out.empty()) return size_t{0};
   if (closed_) return UnavailableError("request body is no longer readable");
   in_flight_ = true;
-  // The session runs the read on its strand and calls Complete(); it never
+  // The session runs the read on its I/O thread and calls Complete(); it never
   // calls back synchronously, so holding the lock here cannot deadlock.
   start_read_(shared_from_this(), std::min(out.size(), kChunkBytes));
   cv_.wait(lock, [&] { return !in_flight_ || closed_; });

@@ -1,4 +1,4 @@
-// BodyBridge: hands a streaming request body from a connection's I/O strand
+// BodyBridge: hands a streaming request body from a connection's I/O thread
 // to the handler thread that pulls it. Internal to the http module.
 //
 // The handler calls Read() (via the BodySource returned by MakeSource());

@@ -42,10 +42,10 @@ struct RouteLimits {
   uint64_t max_body_bytes = 1024 * 1024;  // Buffered or streamed.
   bool streaming_body = false;            // Handler pulls Request::body_stream.
   // The handler never blocks (no disk, crypto or network), so it runs on the
-  // connection's strand, on the I/O thread, without the hop to the handler
-  // pool and back. Only for small, bounded work (a health check, rendering
-  // in-memory state); not with streaming_body. A streamed response body is
-  // still produced on the handler pool.
+  // connection's I/O thread, without the hop to the handler pool and back.
+  // Only for small, bounded work (a health check, rendering in-memory
+  // state); not with streaming_body. A streamed response body is still
+  // produced on the handler pool.
   bool inline_handler = false;
 };
 

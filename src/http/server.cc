@@ -5,11 +5,11 @@
 // clang-format on
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <thread>
 #include <vector>
@@ -28,11 +28,12 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerCore> core,
                                  tcp::acceptor& acceptor) {
   for (;;) {
     boost::system::error_code ec;
-    // A named strand: g++ 12 may destroy a temporary in a co_await operand
-    // twice (GCC PR 99576).
-    auto strand = asio::make_strand(core->ioc);
+    // The connection lives on the next I/O context, round robin. A named
+    // executor: g++ 12 may destroy a temporary in a co_await operand twice
+    // (GCC PR 99576).
+    asio::any_io_executor executor = core->NextContext().get_executor();
     tcp::socket socket = co_await acceptor.async_accept(
-        strand, asio::redirect_error(asio::use_awaitable, ec));
+        executor, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (core->stopping || !acceptor.is_open()) co_return;
       // Out of descriptors or similar: back off instead of spinning.
@@ -84,8 +85,10 @@ Status RegisterMetrics(ServerCore& core, MetricsRegistry& m) {
 }  // namespace
 
 struct Server::Runtime {
-  explicit Runtime(asio::io_context& ioc) : acceptor(asio::make_strand(ioc)) {}
+  explicit Runtime(asio::io_context& ioc) : acceptor(ioc) {}
   tcp::acceptor acceptor;
+  // Keep each context's run() going while it has no connection yet.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
 };
 
@@ -121,7 +124,7 @@ Status Server::Start() {
     return InvalidArgumentError("server: bad address '" +
                                 core_->options.address + "'");
   }
-  auto rt = std::make_unique<Runtime>(core_->ioc);
+  auto rt = std::make_unique<Runtime>(*core_->io_contexts.front());
   tcp::endpoint endpoint(address, core_->options.port);
   rt->acceptor.open(endpoint.protocol(), ec);
   if (!ec) rt->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -135,8 +138,10 @@ Status Server::Start() {
   port_ = rt->acceptor.local_endpoint().port();
   asio::co_spawn(rt->acceptor.get_executor(), AcceptLoop(core_, rt->acceptor),
                  asio::detached);
-  for (int i = 0; i < core_->options.io_threads; ++i) {
-    rt->io_threads.emplace_back([core = core_] { core->ioc.run(); });
+  for (auto& ctx : core_->io_contexts) {
+    rt->work.push_back(asio::make_work_guard(*ctx));
+    rt->io_threads.emplace_back(
+        [core = core_, ioc = ctx.get()] { ioc->run(); });
   }
   runtime_ = std::move(rt);
   return Status::Ok();
@@ -166,15 +171,15 @@ void Server::Stop(std::chrono::milliseconds grace) {
   // as soon as their handler returns.
   core_->handler_pool.join();
   core_->WaitDrained(Clock::now() + std::chrono::seconds(1));
-  core_->ioc.stop();
+  for (auto& ctx : core_->io_contexts) ctx->stop();
   for (std::thread& t : runtime_->io_threads) t.join();
   // Closes the acceptor if the posted close never ran; its cancelled accept
-  // is queued in ioc like any other leftover handler.
+  // is queued in its context like any other leftover handler.
   runtime_.reset();
-  // ioc.stop() leaves queued handlers in place: the accept loop's completion
+  // stop() leaves queued handlers in place: the accept loop's completion
   // when it had no time to run, sessions cut off by a forced stop. They hold
-  // shared_ptr<ServerCore>, which owns ioc: destroy them now or the core,
-  // its SSL_CTX and those frames leak.
+  // shared_ptr<ServerCore>, which owns the contexts: destroy them now or the
+  // core, its SSL_CTX and those frames leak.
   core_->ReleaseHandlers();
 }
 

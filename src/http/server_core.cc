@@ -40,19 +40,20 @@ void ServerCore::ForEachConnection(
   }
   // Post outside the lock: no I/O scheduling while holding mu_.
   for (auto& c : conns) {
-    asio::post(c->strand, [c, fn] { fn(*c); });
+    asio::post(c->executor, [c, fn] { fn(*c); });
   }
 }
 
 void ServerCore::ReleaseHandlers() {
-  // The pool first: its queued operations hold work on `ioc` and own
-  // session frames whose sockets and strands need ioc's services alive.
+  // The pool first: its queued operations hold work on the I/O contexts and
+  // own session frames whose sockets need those contexts' services alive.
   handler_pool.shutdown();
   // Destroys what is still queued (accept and read operations, posted
-  // completions); the services themselves live on until ~io_context.
-  ioc.shutdown();
-  // Sessions destroyed above never reached Unregister(). Their strands must
-  // go before ~io_context deletes the strand service.
+  // completions); the services themselves live on until ~io_context, so a
+  // queued accept holding a socket of another context is destroyed safely.
+  for (auto& ctx : io_contexts) ctx->shutdown();
+  // Sessions destroyed above never reached Unregister(). Their executors
+  // must go before ~io_context.
   std::map<uint64_t, std::shared_ptr<ConnectionControl>> conns;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -123,7 +123,7 @@ asio::awaitable<void> Session::Run() {
   bool first = true;
   bool clean = true;  // Whether a TLS close_notify exchange makes sense.
   // Stop() closes the socket of an idle connection; reading `stopping` and
-  // setting `idle` both happen on this strand, so no request slips between.
+  // setting `idle` both happen on this executor, so no request slips between.
   while (!core_->stopping) {
     if (buffer_.size() == 0) {
       control_->idle = true;
@@ -180,13 +180,24 @@ asio::awaitable<bool> Session::ServeOne() {
   beast::error_code ec;
 
   bhttp::request_parser<bhttp::empty_body> hp;
-  hp.header_limit(static_cast<uint32_t>(core_->router.LargestHeaderLimit()));
+  hp.header_limit(static_cast<uint32_t>(core_->largest_header_limit));
   // Body limits are per route, checked once the route is known. (Not
   // boost::none: Beast 1.74 then rejects every Content-Length.)
   hp.body_limit(std::numeric_limits<std::uint64_t>::max());
-  SetExpiry(opt.header_timeout);
-  size_t header_bytes = co_await bhttp::async_read_header(
-      stream_, buffer_, hp, asio::redirect_error(use_awaitable, ec));
+  // Parses what is already buffered first: a keep-alive request usually
+  // arrives whole with the read in Run(), and Beast's async_read_header
+  // would then still post its completion through the executor.
+  size_t header_bytes = 0;
+  if (buffer_.size() != 0) {
+    header_bytes = hp.put(buffer_.data(), ec);
+    buffer_.consume(header_bytes);
+    if (ec == bhttp::error::need_more) ec = {};
+  }
+  if (!ec && !hp.is_header_done()) {
+    SetExpiry(opt.header_timeout);
+    header_bytes += co_await bhttp::async_read_header(
+        stream_, buffer_, hp, asio::redirect_error(use_awaitable, ec));
+  }
   Response reply;
   if (ec == bhttp::error::header_limit) {
     reply = Response::Error(431, "RequestHeaderFieldsTooLarge",
@@ -219,9 +230,11 @@ asio::awaitable<bool> Session::ServeOne() {
   if (!route->limits.streaming_body) {
     bhttp::request_parser<bhttp::string_body> bp(std::move(hp));
     bp.body_limit(route->limits.max_body_bytes);
-    SetExpiry(opt.body_timeout);
-    co_await bhttp::async_read(stream_, buffer_, bp,
-                               asio::redirect_error(use_awaitable, ec));
+    if (!bp.is_done()) {  // Else (no body) Beast would post a completion.
+      SetExpiry(opt.body_timeout);
+      co_await bhttp::async_read(stream_, buffer_, bp,
+                                 asio::redirect_error(use_awaitable, ec));
+    }
     if (ec == bhttp::error::body_limit) {
       reply = BodyTooLarge(*route);
       co_return co_await Respond(ex, reply, false);
@@ -237,7 +250,7 @@ asio::awaitable<bool> Session::ServeOne() {
     req->body = std::move(bp.get().body());
     ex.bytes_in = req->body.size();
     if (route->limits.inline_handler) {
-      // Never blocks (RouteLimits): called right here on the strand.
+      // Never blocks (RouteLimits): called right here on the I/O thread.
       reply = InvokeHandler(route->handler, *req);
     } else {
       reply = co_await RunHandler(*route, req);

@@ -2,7 +2,8 @@
 // session.cc (connection loop, reading requests) and session_write.cc
 // (responses, access log, metrics).
 //
-// Thread safety: every member function runs on the connection's strand.
+// Thread safety: every member function runs on the connection's executor
+// (one I/O thread).
 #ifndef ATREST_HTTP_SESSION_IMPL_H_
 #define ATREST_HTTP_SESSION_IMPL_H_
 
@@ -95,6 +96,7 @@ class Session {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::string peer_;
+  std::string out_;  // WriteString()'s head and body, reused.
   BodyError body_error_ = BodyError::kNone;
 };
 

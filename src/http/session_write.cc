@@ -6,12 +6,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <exception>
 #include <vector>
 
+#include "http/response_head.h"
 #include "http/session_impl.h"
 
 namespace atrest::http {
@@ -19,6 +21,9 @@ namespace {
 
 using asio::use_awaitable;
 constexpr size_t kChunkBytes = 64 * 1024;
+// The output buffer a connection keeps between responses: one TLS record,
+// as much as Beast's flat_stream kept for coalescing writes before.
+constexpr size_t kKeptOutputBytes = 16 * 1024;
 
 struct Produced {
   size_t n = 0;
@@ -66,6 +71,20 @@ asio::awaitable<bool> Session::Respond(Exchange& ex, Response& res,
 
 asio::awaitable<bool> Session::WriteString(Exchange& ex, Response& res,
                                            bool keep_alive) {
+  ex.bytes_out = res.body.size();
+  out_.clear();
+  if (AppendResponseHead(res, keep_alive, res.body.size(), out_)) {
+    // Head and body in one buffer: one TLS write, no Beast message.
+    out_ += res.body;
+    beast::error_code ec;
+    SetExpiry(core_->options.write_timeout);
+    co_await asio::async_write(stream_, asio::buffer(out_),
+                               asio::redirect_error(use_awaitable, ec));
+    if (out_.capacity() > kKeptOutputBytes) {
+      std::string().swap(out_);  // Do not hold a large body's memory.
+    }
+    co_return !ec;
+  }
   bhttp::response<bhttp::string_body> msg;
   CopyHeaders(res, keep_alive, msg);
   msg.body() = std::move(res.body);
