@@ -13,6 +13,7 @@
 #include "app/serve.h"
 #include "cli/commands.h"
 #include "cli/keyvault_commands.h"
+#include "cli/keyvault_key_commands.h"
 #include "cli/profile.h"
 #include "crypto/provider.h"
 #include "http/tls_material.h"
@@ -129,8 +130,8 @@ int main(int argc, char** argv) {
                          "do not prompt (never prompts)");
 
   // `atrest keyvault ...`: Key Vault management as `az keyvault` does it
-  // (cli/keyvault_commands.h). The data-plane `keyvault key ...` commands
-  // will be added under `keyvault` here.
+  // (cli/keyvault_commands.h), and the data-plane `keyvault key ...`
+  // commands (cli/keyvault_key_commands.h) registered below.
   atrest::cli::VaultTarget kv_target;
   atrest::cli::KeyVaultCreateOptions kv_create_opts;
   atrest::cli::KeyVaultUpdateOptions kv_update_opts;
@@ -245,9 +246,153 @@ int main(int argc, char** argv) {
   kv_audit->add_option("--after", kv_after,
                        "only events after this sequence number");
 
+  // `atrest keyvault key ...`: the keys data plane, as `az keyvault key`.
+  atrest::cli::KeyTarget key_target;
+  atrest::cli::KeyCreateOptions key_create_opts;
+  atrest::cli::KeyImportOptions key_import_opts;
+  atrest::cli::KeyAttributeOptions key_attr_opts;
+  std::vector<std::string> key_ops, key_tags;
+  std::string key_kty, key_protection, key_file;
+  std::optional<int> key_size;
+  bool key_disabled = false;
+  auto* kv_key = keyvault->add_subcommand("key", "keys in a vault");
+  kv_key->require_subcommand(1);
+  kv_key->fallthrough();
+  // --vault-name, --name/-n and (when `with_version`) --version.
+  auto add_key = [&](CLI::App* cmd, bool with_name, bool with_version) {
+    cmd->add_option("--vault-name", key_target.vault_name, "vault name")
+        ->required();
+    if (with_name) {
+      cmd->add_option("--name,-n", key_target.name, "key name")->required();
+    }
+    if (with_version) {
+      cmd->add_option("--version,-v", key_target.version,
+                      "key version (default: the latest)");
+    }
+  };
+  const std::vector<std::string> kOps = {"encrypt", "decrypt", "sign",
+                                         "verify",  "wrapKey", "unwrapKey",
+                                         "import",  "export"};
+  std::vector<CLI::Option*> key_ops_options, key_tags_options;
+  // --ops, --tags, --expires and --not-before.
+  auto add_attributes = [&](CLI::App* cmd) {
+    key_ops_options.push_back(
+        cmd->add_option("--ops", key_ops, "permitted operations")
+            ->check(CLI::IsMember(kOps)));
+    key_tags_options.push_back(
+        cmd->add_option("--tags", key_tags, "key=value ..."));
+    cmd->add_option("--expires", key_attr_opts.expires,
+                    "expiry, ISO 8601 UTC (2030-01-01T00:00:00Z)");
+    cmd->add_option("--not-before", key_attr_opts.not_before,
+                    "activation, ISO 8601 UTC");
+  };
+  // --kty, --protection and --disabled of create and import.
+  auto add_new_key = [&](CLI::App* cmd) {
+    add_key(cmd, true, false);
+    add_attributes(cmd);
+    cmd->add_option("--kty", key_kty, "key type")
+        ->check(CLI::IsMember({"RSA", "RSA-HSM"}));
+    cmd->add_option("--protection,-p", key_protection,
+                    "where the key is protected")
+        ->check(CLI::IsMember({"software", "hsm"}));
+    cmd->add_flag("--disabled", key_disabled, "create the key disabled");
+  };
+  auto* key_create = kv_key->add_subcommand("create", "create a new key");
+  add_new_key(key_create);
+  key_create->add_option("--size", key_size, "RSA key size in bits")
+      ->check(CLI::IsMember({2048, 3072, 4096}));
+  auto* key_import =
+      kv_key->add_subcommand("import", "import an RSA private key");
+  add_new_key(key_import);
+  key_import
+      ->add_option("--pem-file", key_import_opts.pem_file,
+                   "PKCS#8 or PKCS#1 PEM private key (unencrypted)")
+      ->required();
+  auto* key_show = kv_key->add_subcommand("show", "show a key");
+  add_key(key_show, true, true);
+  auto* key_list = kv_key->add_subcommand("list", "list the vault's keys");
+  add_key(key_list, false, false);
+  auto* key_list_versions =
+      kv_key->add_subcommand("list-versions", "list a key's versions");
+  add_key(key_list_versions, true, false);
+  auto* key_set_attributes = kv_key->add_subcommand(
+      "set-attributes", "change a key's attributes, operations or tags");
+  add_key(key_set_attributes, true, true);
+  add_attributes(key_set_attributes);
+  key_set_attributes->add_option("--enabled", key_attr_opts.enabled,
+                                 "true or false");
+  auto* key_delete =
+      kv_key->add_subcommand("delete", "delete a key (soft delete)");
+  add_key(key_delete, true, false);
+  auto* key_recover =
+      kv_key->add_subcommand("recover", "recover a soft-deleted key");
+  add_key(key_recover, true, false);
+  auto* key_purge = kv_key->add_subcommand("purge", "purge a soft-deleted key");
+  add_key(key_purge, true, false);
+  auto* key_rotate =
+      kv_key->add_subcommand("rotate", "make a new version of a key");
+  add_key(key_rotate, true, false);
+  auto* key_backup =
+      kv_key->add_subcommand("backup", "write a key's backup blob to a file");
+  add_key(key_backup, true, false);
+  key_backup
+      ->add_option("--file,--file-path,-f", key_file,
+                   "file to write (must not exist)")
+      ->required();
+  auto* key_restore =
+      kv_key->add_subcommand("restore", "restore a key from a backup file");
+  add_key(key_restore, false, false);
+  key_restore
+      ->add_option("--file,--file-path,-f", key_file, "backup file to read")
+      ->required();
+
+  // Runs the keyvault key subcommand that was parsed.
+  auto run_key = [&](const atrest::cli::CliContext& ctx) {
+    namespace cli = atrest::cli;
+    for (CLI::Option* o : key_ops_options) {
+      if (o->count() > 0) key_attr_opts.ops = key_ops;
+    }
+    for (CLI::Option* o : key_tags_options) {
+      if (o->count() > 0) key_attr_opts.tags = key_tags;
+    }
+    if (key_disabled) key_attr_opts.enabled = false;
+    if (key_create->parsed()) {
+      key_create_opts.key = key_target;
+      key_create_opts.kty = key_kty;
+      key_create_opts.size = key_size;
+      key_create_opts.protection = key_protection;
+      key_create_opts.attributes = key_attr_opts;
+      return cli::KeyCreate(ctx, key_create_opts);
+    }
+    if (key_import->parsed()) {
+      key_import_opts.key = key_target;
+      key_import_opts.kty = key_kty;
+      key_import_opts.protection = key_protection;
+      key_import_opts.attributes = key_attr_opts;
+      return cli::KeyImport(ctx, key_import_opts);
+    }
+    if (key_show->parsed()) return cli::KeyShow(ctx, key_target);
+    if (key_list->parsed()) return cli::KeyList(ctx, key_target.vault_name);
+    if (key_list_versions->parsed()) {
+      return cli::KeyListVersions(ctx, key_target);
+    }
+    if (key_set_attributes->parsed()) {
+      return cli::KeySetAttributes(ctx, key_target, key_attr_opts);
+    }
+    if (key_delete->parsed()) return cli::KeyDelete(ctx, key_target);
+    if (key_recover->parsed()) return cli::KeyRecover(ctx, key_target);
+    if (key_purge->parsed()) return cli::KeyPurge(ctx, key_target);
+    if (key_rotate->parsed()) return cli::KeyRotate(ctx, key_target);
+    if (key_backup->parsed()) {
+      return cli::KeyBackup(ctx, key_target, key_file);
+    }
+    return cli::KeyRestore(ctx, key_target.vault_name, key_file);
+  };
+
   // Runs the keyvault subcommand that was parsed.
   auto run_keyvault = [&](const atrest::cli::CliContext& ctx) {
     namespace cli = atrest::cli;
+    if (kv_key->parsed()) return run_key(ctx);
     auto network = [&](cli::NetworkRuleOptions& n) {
       for (CLI::Option* o : kv_ip_options) {
         if (o->count() > 0) n.ip_rules = kv_ip_rules;

@@ -1,6 +1,6 @@
 // The client commands: `atrest login` and `atrest group ...`, speaking the
 // service's Entra token endpoint and Resource Manager REST APIs as `az`
-// does, and printing az-like JSON.
+// does (through cli/rest_client.h), and printing az-like JSON.
 //
 // Every command returns OK after printing its result to `out`, or an error
 // whose message is ready for the user. ARM and token endpoint errors keep
@@ -43,9 +43,11 @@ struct LoginOptions {
   std::string subscription_id;  // Empty: the first one listed.
 };
 
-// Gets a token with the client credentials grant, lists the subscriptions
-// the service principal sees, saves the profile with the chosen one, and
-// prints them as `az login` does.
+// Gets two tokens with the client credentials grant, one for Resource
+// Manager and one for the key vault data plane (resource
+// "https://vault.<domain>[:port]", the domain and port of the management
+// endpoint), lists the subscriptions the service principal sees, saves the
+// profile with the chosen one, and prints them as `az login` does.
 Status Login(const CliContext& ctx, const LoginOptions& options);
 
 // `tags` are "key=value" (or "key" for an empty value).

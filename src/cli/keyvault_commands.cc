@@ -9,6 +9,7 @@
 #include "base/bytes.h"
 #include "cli/https_client.h"
 #include "cli/profile.h"
+#include "cli/rest_client.h"
 
 namespace atrest::cli {
 namespace {
@@ -20,12 +21,7 @@ constexpr const char* kVaultsApiVersion = "2022-07-01";
 constexpr const char* kResourcesApiVersion = "2021-04-01";
 constexpr const char* kVaultType = "Microsoft.KeyVault/vaults";
 
-// ---- REST plumbing, as in cli/commands.cc ----
-
-std::string TrimSlash(std::string s) {
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
-}
+// ---- Helpers (the REST plumbing is cli/rest_client.h) ----
 
 std::string Lower(std::string s) {
   for (char& c : s) {
@@ -41,40 +37,6 @@ std::string Str(const json& o, const char* key) {
   return it != o.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-StatusCode CodeForHttp(int status) {
-  switch (status) {
-    case 400:
-      return StatusCode::kInvalidArgument;
-    case 401:
-      return StatusCode::kUnauthenticated;
-    case 403:
-      return StatusCode::kPermissionDenied;
-    case 404:
-      return StatusCode::kNotFound;
-    case 409:
-      return StatusCode::kFailedPrecondition;
-    case 429:
-      return StatusCode::kResourceExhausted;
-    default:
-      return status >= 500 ? StatusCode::kUnavailable
-                           : StatusCode::kInvalidArgument;
-  }
-}
-
-// ARM's {"error":{"code","message"}} of a non-2xx response.
-Status ResponseError(const HttpsResponse& res) {
-  json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
-  std::string code, message;
-  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-    code = Str(j["error"], "code");
-    message = Str(j["error"], "message");
-  }
-  if (message.empty()) {
-    message = "the server answered HTTP " + std::to_string(res.status);
-  }
-  return Status(CodeForHttp(res.status), message, code);
-}
-
 // The logged-in profile and the subscription a command works in.
 struct Session {
   Profile profile;
@@ -82,8 +44,7 @@ struct Session {
 };
 
 Result<Session> Start(const CliContext& ctx, const std::string& subscription) {
-  ASSIGN_OR_RETURN(Profile p, LoadProfile(ctx.env.fs(), ctx.profile_path));
-  RETURN_IF_ERROR(CheckTokenFresh(p, ctx.env.clock().Now()));
+  ASSIGN_OR_RETURN(Profile p, LoggedIn(ctx));
   std::string sub = subscription.empty() ? p.subscription_id : subscription;
   return Session{std::move(p), std::move(sub)};
 }
@@ -93,26 +54,7 @@ Result<Session> Start(const CliContext& ctx, const std::string& subscription) {
 Result<json> CallUrl(const CliContext& ctx, const Session& s,
                      const std::string& method, const std::string& url,
                      const json* body = nullptr) {
-  HttpsRequest req{
-      .method = method,
-      .url = url,
-      .headers = {{"Authorization", "Bearer " + s.profile.access_token},
-                  {"Accept", "application/json"}},
-  };
-  if (body != nullptr) {
-    req.headers.emplace_back("Content-Type", "application/json");
-    req.body = body->dump();
-  }
-  ASSIGN_OR_RETURN(HttpsResponse res,
-                   SendHttps(req, HttpsOptions{.ca_files = ctx.ca_files}));
-  if (res.status < 200 || res.status > 299) return ResponseError(res);
-  if (res.body.empty()) return json();
-  json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return UnavailableError("the server answered HTTP " +
-                            std::to_string(res.status) + " without JSON");
-  }
-  return j;
+  return CallJson(ctx, method, url, s.profile.access_token, body);
 }
 
 // `path` starts at "/subscriptions/<sub>"; the api-version is appended.
@@ -133,10 +75,6 @@ std::string VaultPath(const VaultTarget& v) {
          "/providers/Microsoft.KeyVault/vaults/" + PercentEncode(v.name);
 }
 
-void Print(const CliContext& ctx, const json& j) {
-  ctx.out << j.dump(2) << "\n";
-}
-
 // az adds the resource group, parsed from the id, to every resource.
 json WithResourceGroup(json resource) {
   if (!resource.is_object() || !resource.value("id", json()).is_string()) {
@@ -150,15 +88,6 @@ json WithResourceGroup(json resource) {
     resource["resourceGroup"] = id.substr(start, id.find('/', start) - start);
   }
   return resource;
-}
-
-Status Require(const std::string& value, const char* flag) {
-  if (value.empty()) {
-    return InvalidArgumentError(std::string("the following argument is "
-                                            "required: ") +
-                                flag);
-  }
-  return Status::Ok();
 }
 
 // The generic list of the subscription's vaults (id, name, type, location,
@@ -223,7 +152,7 @@ Status PutAndPrint(const CliContext& ctx, const Session& s,
                    const VaultTarget& v, const json& vault) {
   const json body = PutBodyOf(vault);
   ASSIGN_OR_RETURN(json out, Call(ctx, s, "PUT", VaultPath(v), &body));
-  Print(ctx, WithResourceGroup(std::move(out)));
+  PrintJson(ctx, WithResourceGroup(std::move(out)));
   return Status::Ok();
 }
 
@@ -294,19 +223,6 @@ json SelfPermissions() {
             "listsas", "getsas", "deletesas"}}};
 }
 
-Result<json> Tags(const std::vector<std::string>& tags) {
-  json out = json::object();
-  for (const std::string& t : tags) {
-    size_t eq = t.find('=');
-    std::string key = t.substr(0, eq);
-    if (key.empty()) {
-      return InvalidArgumentError("tag '" + t + "' must be key=value");
-    }
-    out[key] = eq == std::string::npos ? "" : t.substr(eq + 1);
-  }
-  return out;
-}
-
 // Policies are matched as az matches them: tenant, object id and
 // application id (absent == empty), ignoring case.
 bool SamePrincipal(const json& entry, const std::string& tenant,
@@ -343,7 +259,7 @@ Status RefuseRbac(const json& properties, const char* verb) {
 Status KeyVaultCreate(const CliContext& ctx, const KeyVaultCreateOptions& o) {
   RETURN_IF_ERROR(Require(o.vault.name, "--name/-n"));
   RETURN_IF_ERROR(Require(o.vault.resource_group, "--resource-group/-g"));
-  ASSIGN_OR_RETURN(json tags, Tags(o.tags));
+  ASSIGN_OR_RETURN(json tags, ParseTags(o.tags));
   ASSIGN_OR_RETURN(Session s, Start(ctx, o.vault.subscription));
   Result<json> existing = Call(ctx, s, "GET", VaultPath(o.vault));
   if (existing.ok()) {
@@ -383,7 +299,7 @@ Status KeyVaultCreate(const CliContext& ctx, const KeyVaultCreateOptions& o) {
                      {"tags", std::move(tags)},
                      {"properties", std::move(properties)}};
   ASSIGN_OR_RETURN(json vault, Call(ctx, s, "PUT", VaultPath(o.vault), &body));
-  Print(ctx, WithResourceGroup(std::move(vault)));
+  PrintJson(ctx, WithResourceGroup(std::move(vault)));
   return Status::Ok();
 }
 
@@ -391,7 +307,7 @@ Status KeyVaultShow(const CliContext& ctx, const VaultTarget& target) {
   ASSIGN_OR_RETURN(Session s, Start(ctx, target.subscription));
   ASSIGN_OR_RETURN(VaultTarget v, Resolve(ctx, s, target));
   ASSIGN_OR_RETURN(json vault, GetVault(ctx, s, v));
-  Print(ctx, WithResourceGroup(std::move(vault)));
+  PrintJson(ctx, WithResourceGroup(std::move(vault)));
   return Status::Ok();
 }
 
@@ -412,7 +328,7 @@ Status KeyVaultList(const CliContext& ctx, const std::string& resource_group,
   }
   json out = json::array();
   for (const json& v : items) out.push_back(WithResourceGroup(v));
-  Print(ctx, out);
+  PrintJson(ctx, out);
   return Status::Ok();
 }
 
@@ -542,7 +458,7 @@ Status KeyVaultAudit(const CliContext& ctx, const VaultTarget& target,
     // An empty page ends the walk even if a nextLink came with it.
     url = next.is_string() && !value.empty() ? next.get<std::string>() : "";
   }
-  Print(ctx, events);
+  PrintJson(ctx, events);
   return Status::Ok();
 }
 

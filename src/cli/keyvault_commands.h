@@ -9,7 +9,7 @@
 // policies name principals by --object-id only, and `create` takes the
 // caller's own object id from the `oid` claim of the saved token.
 //
-// The data-plane commands (`atrest keyvault key ...`) will live beside
+// The data-plane commands (`atrest keyvault key ...`) live beside
 // these in cli/keyvault_key_commands.h.
 //
 // Errors are as in cli/commands.h: ARM's code in Status::reason() and its

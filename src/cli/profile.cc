@@ -10,16 +10,6 @@ using nlohmann::json;
 
 constexpr std::chrono::seconds kExpirySlack{60};
 
-Result<env::WallTime> ParseUtc(const std::string& s) {
-  std::tm tm{};
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (end == nullptr || *end != '\0') {
-    return InvalidArgumentError("profile: expiresOn '" + s +
-                                "' is not an ISO 8601 UTC time");
-  }
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 std::string ParentDir(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -27,7 +17,65 @@ std::string ParentDir(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// The optional vault members: all or none.
+Status ReadVaultToken(const json& j, Profile& p) {
+  auto it = j.find("vaultAccessToken");
+  if (it == j.end()) return Status::Ok();
+  for (const char* name :
+       {"vaultResource", "vaultAccessToken", "vaultExpiresOn"}) {
+    auto f = j.find(name);
+    if (f == j.end() || !f->is_string() ||
+        f->get_ref<const std::string&>().empty()) {
+      return InvalidArgumentError(std::string("profile: ") + name +
+                                  " is missing");
+    }
+  }
+  p.vault_resource = j["vaultResource"].get<std::string>();
+  p.vault_access_token = it->get<std::string>();
+  Result<env::WallTime> expires =
+      ParseUtc(j["vaultExpiresOn"].get<std::string>());
+  if (!expires.ok())
+    return expires.status().WithContext("profile: vaultExpiresOn");
+  p.vault_expires_on = *expires;
+  return Status::Ok();
+}
+
+Status CheckFresh(env::WallTime expires_on, env::WallTime now,
+                  const char* what) {
+  if (now + kExpirySlack < expires_on) return Status::Ok();
+  return FailedPreconditionError(std::string("the saved ") + what +
+                                 " expired at " + FormatUtc(expires_on) +
+                                 "; run atrest login again");
+}
+
 }  // namespace
+
+Result<env::WallTime> ParseUtc(std::string_view text) {
+  std::string s(text);
+  const std::string original = s;
+  if (s.ends_with("Z") || s.ends_with("z")) {
+    s.pop_back();
+  } else if (s.ends_with("+00:00")) {
+    s.resize(s.size() - 6);
+  }
+  if (size_t dot = s.find('.'); dot != std::string::npos) {
+    bool digits = dot + 1 < s.size();
+    for (size_t i = dot + 1; i < s.size(); ++i) {
+      digits = digits && s[i] >= '0' && s[i] <= '9';
+    }
+    if (digits) s.resize(dot);
+  }
+  for (const char* format : {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"}) {
+    std::tm tm{};
+    const char* end = strptime(s.c_str(), format, &tm);
+    if (end != nullptr && *end == '\0') {
+      return std::chrono::system_clock::from_time_t(timegm(&tm));
+    }
+  }
+  return InvalidArgumentError("'" + original +
+                              "' is not an ISO 8601 UTC time such as "
+                              "2030-01-01T00:00:00Z");
+}
 
 std::string FormatUtc(env::WallTime t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -46,6 +94,11 @@ std::string Profile::ToJson() const {
             {"subscriptionId", subscription_id},
             {"accessToken", access_token},
             {"expiresOn", FormatUtc(expires_on)}};
+  if (!vault_access_token.empty()) {
+    j["vaultResource"] = vault_resource;
+    j["vaultAccessToken"] = vault_access_token;
+    j["vaultExpiresOn"] = FormatUtc(vault_expires_on);
+  }
   return j.dump(2) + "\n";
 }
 
@@ -69,7 +122,11 @@ Result<Profile> Profile::FromJson(std::string_view text) {
   ASSIGN_OR_RETURN(p.subscription_id, field("subscriptionId"));
   ASSIGN_OR_RETURN(p.access_token, field("accessToken"));
   ASSIGN_OR_RETURN(std::string expires, field("expiresOn"));
-  ASSIGN_OR_RETURN(p.expires_on, ParseUtc(expires));
+  Result<env::WallTime> expires_on = ParseUtc(expires);
+  if (!expires_on.ok())
+    return expires_on.status().WithContext("profile: expiresOn");
+  p.expires_on = *expires_on;
+  RETURN_IF_ERROR(ReadVaultToken(j, p));
   return p;
 }
 
@@ -107,10 +164,16 @@ Result<Profile> LoadProfile(env::FileSystem& fs, const std::string& path) {
 }
 
 Status CheckTokenFresh(const Profile& profile, env::WallTime now) {
-  if (now + kExpirySlack < profile.expires_on) return Status::Ok();
-  return FailedPreconditionError("the saved token expired at " +
-                                 FormatUtc(profile.expires_on) +
-                                 "; run atrest login again");
+  return CheckFresh(profile.expires_on, now, "token");
+}
+
+Status CheckVaultTokenFresh(const Profile& profile, env::WallTime now) {
+  if (profile.vault_access_token.empty()) {
+    return FailedPreconditionError(
+        "the saved profile has no key vault token (it was saved by an older "
+        "atrest); run atrest login again");
+  }
+  return CheckFresh(profile.vault_expires_on, now, "key vault token");
 }
 
 }  // namespace atrest::cli

@@ -3,8 +3,11 @@
 // The profile is a JSON file, by default $XDG_CONFIG_HOME/atrest/profile.json
 // or ~/.config/atrest/profile.json, written atomically with mode 0600 in a
 // directory created with mode 0700. It holds the endpoints, the chosen
-// subscription and the access token with its expiry, never the client
-// secret: once the token expires, `atrest login` must run again.
+// subscription and two access tokens with their expiry, one for Resource
+// Manager and one for the key vault data plane, never the client secret:
+// once a token expires, `atrest login` must run again. Profiles saved before
+// atrest saved the vault token still load; CheckVaultTokenFresh() then asks
+// for a new login.
 //
 // Thread safety: plain values and free functions; the file itself is not
 // locked, so two concurrent logins leave one of the two profiles.
@@ -27,6 +30,12 @@ struct Profile {
   std::string subscription_id;
   std::string access_token;
   env::WallTime expires_on;  // Whole seconds.
+  // The key vault data plane: its resource ("https://vault.<domain>[:port]",
+  // the token's audience; vaults are https://<name>.vault.<domain>[:port])
+  // and token. All empty in profiles saved by older versions.
+  std::string vault_resource;
+  std::string vault_access_token;
+  env::WallTime vault_expires_on{};  // Whole seconds.
 
   // The JSON written to disk (camelCase keys, expiresOn in ISO 8601 UTC).
   std::string ToJson() const;
@@ -54,8 +63,17 @@ Result<Profile> LoadProfile(env::FileSystem& fs, const std::string& path);
 // again" otherwise.
 Status CheckTokenFresh(const Profile& profile, env::WallTime now);
 
+// OK while the profile has a key vault token valid at `now` with a minute to
+// spare; FailedPrecondition telling to run atrest login again otherwise
+// (also for a profile saved without one).
+Status CheckVaultTokenFresh(const Profile& profile, env::WallTime now);
+
 // "2026-01-01T00:00:00Z".
 std::string FormatUtc(env::WallTime t);
+// ISO 8601 in UTC, as az takes it: "2026-01-01T00:00:00Z", with optional
+// fractional seconds (dropped), "+00:00" for "Z", no zone (UTC), or a date
+// alone ("2026-01-01", midnight). InvalidArgument otherwise.
+Result<env::WallTime> ParseUtc(std::string_view s);
 
 }  // namespace atrest::cli
 

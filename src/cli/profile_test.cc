@@ -114,5 +114,58 @@ TEST(ProfileTest, TokenAboutToExpireCountsAsExpired) {
   EXPECT_FALSE(CheckTokenFresh(p, clock.Now()).ok());
 }
 
+TEST(ProfileTest, VaultTokenRoundTrips) {
+  env::FakeClock clock;
+  Profile p = Sample(clock.Now() + hours(1));
+  p.vault_resource = "https://vault.localhost:8443";
+  p.vault_access_token = "eyJ.vault.sig";
+  p.vault_expires_on = clock.Now() + hours(2);
+  Result<Profile> back = Profile::FromJson(p.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->vault_resource, "https://vault.localhost:8443");
+  EXPECT_EQ(back->vault_access_token, "eyJ.vault.sig");
+  EXPECT_EQ(back->vault_expires_on, clock.Now() + hours(2));
+  EXPECT_TRUE(CheckVaultTokenFresh(*back, clock.Now()).ok());
+  clock.Advance(hours(2));
+  EXPECT_EQ(CheckVaultTokenFresh(*back, clock.Now()).message(),
+            "the saved key vault token expired at 2026-01-01T02:00:00Z; run "
+            "atrest login again");
+
+  // All vault members or none.
+  std::string partial = p.ToJson();
+  partial.replace(partial.find("vaultResource"), 13, "somethingElse");
+  Result<Profile> bad = Profile::FromJson(partial);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("vaultResource"), std::string::npos);
+}
+
+TEST(ProfileTest, OldProfileWithoutVaultTokenAsksForLogin) {
+  env::FakeClock clock;
+  const std::string old = Sample(clock.Now() + hours(1)).ToJson();
+  EXPECT_EQ(old.find("vault"), std::string::npos);
+  Result<Profile> p = Profile::FromJson(old);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(CheckTokenFresh(*p, clock.Now()).ok());
+  Status s = CheckVaultTokenFresh(*p, clock.Now());
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("no key vault token"), std::string::npos);
+  EXPECT_NE(s.message().find("run atrest login again"), std::string::npos);
+}
+
+TEST(ParseUtcTest, AcceptsAzForms) {
+  const env::WallTime t = std::chrono::system_clock::from_time_t(1893456000);
+  for (const char* s :
+       {"2030-01-01T00:00:00Z", "2030-01-01T00:00:00", "2030-01-01",
+        "2030-01-01T00:00:00.123456Z", "2030-01-01T00:00:00+00:00"}) {
+    Result<env::WallTime> parsed = ParseUtc(s);
+    ASSERT_TRUE(parsed.ok()) << s << ": " << parsed.status();
+    EXPECT_EQ(*parsed, t) << s;
+  }
+  for (const char* s : {"", "tomorrow", "2030-01-01T00:00:00+02:00",
+                        "2030-01-01 00:00:00", "2030-01-01T00:00:00.Z"}) {
+    EXPECT_EQ(ParseUtc(s).status().code(), StatusCode::kInvalidArgument) << s;
+  }
+}
+
 }  // namespace
 }  // namespace atrest::cli

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <set>
 
 namespace atrest::vault {
@@ -378,6 +379,10 @@ Result<int64_t> ParseIsoDuration(const std::string& text) {
   int64_t total = 0;
   bool time = false;
   bool any = false;
+  bool any_time = false;  // A component after 'T': "P1DT" is not a duration.
+  // Components come largest unit first, each at most once ("P1D1D" and
+  // "P1M1Y" are not durations); date units are all larger than time units.
+  int64_t last_unit = std::numeric_limits<int64_t>::max();
   int64_t number = -1;
   for (size_t i = 1; i < text.size(); ++i) {
     char c = text[i];
@@ -400,12 +405,14 @@ Result<int64_t> ParseIsoDuration(const std::string& text) {
     if (time && c == 'H') unit = 3600;
     if (time && c == 'M') unit = 60;
     if (time && c == 'S') unit = 1;
-    if (unit == 0) return bad();
+    if (unit == 0 || unit >= last_unit) return bad();
+    last_unit = unit;
     total += number * unit;
     number = -1;
     any = true;
+    any_time = time;
   }
-  if (!any || number >= 0) return bad();
+  if (!any || number >= 0 || (time && !any_time)) return bad();
   return total;
 }
 

@@ -291,9 +291,11 @@ TEST(IsoDurationTest, ParsesDatesAndTimes) {
 }
 
 TEST(IsoDurationTest, RefusesWhatIsNotADuration) {
-  for (const char* bad : {"", "P", "PT", "30D", "P30", "PT30D", "P1H", "P-1D",
-                          "P1.5D", "p30d", "P 1D", "P1DT", "P30DT", "D30P",
-                          "P1X", "PT1Y", "P99999999D", "P1D ", "TP1D"}) {
+  for (const char* bad :
+       {"",      "P",     "PT",    "30D",    "P30",        "PT30D",
+        "P1H",   "P-1D",  "P1.5D", "p30d",   "P 1D",       "P1DT",
+        "P30DT", "D30P",  "P1X",   "PT1Y",   "P99999999D", "P1D ",
+        "TP1D",  "P1D1D", "P1M1Y", "PT1S1M", "P1DT2H3H",   "P1D1W"}) {
     Result<int64_t> d = ParseIsoDuration(bad);
     EXPECT_FALSE(d.ok()) << "'" << bad << "' parsed as " << *d;
     if (!d.ok()) {

@@ -232,6 +232,13 @@ Status CheckUsable(const KeyAttributes& a, const std::string& op, int64_t now) {
   return Status::Ok();
 }
 
+// An RSA-HSM key used (or made) on a server that has no token, e.g. after
+// SoftHSM2 was uninstalled.
+Status NoHsmToken() {
+  return KvError(StatusCode::kFailedPrecondition, "BadParameter",
+                 "This server has no HSM token configured.");
+}
+
 constexpr std::string_view kBackupMagic = "atrest-key-backup-v1\n";
 
 }  // namespace
@@ -452,10 +459,7 @@ Result<KeyBundle> VaultService::Impl::AddVersion(
       return BadParameter(
           "Hardware key operation not allowed on standard vault");
     }
-    if (token_ == nullptr) {
-      return KvError(StatusCode::kFailedPrecondition, "BadParameter",
-                     "This server has no HSM token configured.");
-    }
+    if (token_ == nullptr) return NoHsmToken();
   }
   const int64_t now = Now();
   store::VaultKeyVersion v{
@@ -662,7 +666,8 @@ Result<KeyBundle> VaultService::GetKey(const DataCaller& caller,
 
 namespace {
 
-// Pages `items` (already in order) after the cursor `after`.
+// Pages `items` (already in order) after the cursor `after`, which must be
+// the key of one of them.
 template <typename T, typename KeyFn>
 std::vector<T> PageAfter(std::vector<T> items, const std::string& after,
                          size_t max, KeyFn key, std::string* next) {
@@ -697,10 +702,16 @@ Result<VaultService::KeyPage> VaultService::ListKeys(const DataCaller& caller,
                          impl_->store_.ReadResult([&](store::Transaction& tx) {
                            return tx.vault_keys().List(ctx.row.name);
                          }));
-        std::erase_if(keys, [](const auto& k) { return k.deleted_at != 0; });
+        // Keys come ordered by name ignoring case, so the next page is what
+        // follows the cursor by name, even when the cursor's key has been
+        // deleted (or recovered, or purged) since the last page.
+        std::erase_if(keys, [&](const auto& k) {
+          return k.deleted_at != 0 ||
+                 (!after.empty() && Lower(k.name) <= after);
+        });
         KeyPage page;
         auto chosen = PageAfter(
-            std::move(keys), after, max,
+            std::move(keys), "", max,
             [](const store::VaultKey& k) { return Lower(k.name); }, &page.next);
         for (store::VaultKey& k : chosen) {
           ASSIGN_OR_RETURN(
@@ -842,10 +853,14 @@ Result<VaultService::KeyPage> VaultService::ListDeletedKeys(
                          impl_->store_.ReadResult([&](store::Transaction& tx) {
                            return tx.vault_keys().List(ctx.row.name);
                          }));
-        std::erase_if(keys, [](const auto& k) { return k.deleted_at == 0; });
+        // As in ListKeys: the cursor's key need not still be deleted.
+        std::erase_if(keys, [&](const auto& k) {
+          return k.deleted_at == 0 ||
+                 (!after.empty() && Lower(k.name) <= after);
+        });
         KeyPage page;
         auto chosen = PageAfter(
-            std::move(keys), after, max,
+            std::move(keys), "", max,
             [](const store::VaultKey& k) { return Lower(k.name); }, &page.next);
         for (store::VaultKey& k : chosen) {
           ASSIGN_OR_RETURN(
@@ -1196,6 +1211,7 @@ Result<KeyOperationResult> VaultService::Impl::Cipher(
     }
     return KeyOperationResult{v.version, std::move(*out)};
   }
+  if (!v.hsm_handle.empty() && impl.token_ == nullptr) return NoHsmToken();
   Result<crypto::SecretBytes> plain =
       v.hsm_handle.empty() ? [&]() -> Result<crypto::SecretBytes> {
     ASSIGN_OR_RETURN(auto key, impl.SoftwareKey(ctx, v));
@@ -1290,6 +1306,8 @@ Result<KeyOperationResult> VaultService::Sign(const DataCaller& caller,
         std::shared_ptr<const crypto::RsaPrivateKey> key;
         if (v.hsm_handle.empty()) {
           ASSIGN_OR_RETURN(key, impl_->SoftwareKey(ctx, v));
+        } else if (impl_->token_ == nullptr) {
+          return NoHsmToken();
         }
         Result<Bytes> sig = key ? key->Sign(*a, digest)
                                 : impl_->token_->Sign(v.hsm_handle, *a, digest);

@@ -709,6 +709,52 @@ Result<std::vector<store::AuditEvent>> VaultService::ReadAudit(
 Result<int> VaultService::RunMaintenance() {
   const int64_t now = impl_->Now();
   int done = 0;
+  // A vault or key that cannot be handled now (an RSA-HSM key to rotate on
+  // a server without its token, say) must not hold up the others: go on,
+  // and report the first failure at the end.
+  Status first_error;
+  auto note = [&](const Status& s) {
+    if (first_error.ok()) first_error = s;
+  };
+  // Purges or rotates one key of a live vault when its time has come.
+  auto maintain_key = [&](const VaultInfo& info,
+                          const store::VaultKey& k) -> Status {
+    if (k.deleted_at != 0) {
+      if (now < k.scheduled_purge_at) return Status::Ok();
+      RETURN_IF_ERROR(impl_->PurgeKeyNow(info.row, k));
+      ++done;
+      return Status::Ok();
+    }
+    if (k.rotation_policy_json.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(RotationPolicy policy,
+                     ParseRotationPolicyStoreJson(k.rotation_policy_json));
+    ASSIGN_OR_RETURN(store::VaultKeyVersion latest,
+                     impl_->store_.ReadResult([&](store::Transaction& tx) {
+                       return tx.vault_keys().LatestVersion(info.row.name,
+                                                            k.name);
+                     }));
+    ASSIGN_OR_RETURN(KeyAttributes attrs,
+                     ParseKeyAttributesStoreJson(latest.attributes_json));
+    bool due = false;
+    for (const LifetimeAction& a : policy.lifetime_actions) {
+      if (a.action != "Rotate") continue;
+      if (!a.time_after_create.empty()) {
+        ASSIGN_OR_RETURN(int64_t after, ParseIsoDuration(a.time_after_create));
+        due = due || now >= latest.created_at + after;
+      }
+      if (!a.time_before_expiry.empty() && attrs.expires) {
+        ASSIGN_OR_RETURN(int64_t before,
+                         ParseIsoDuration(a.time_before_expiry));
+        due = due || now >= *attrs.expires - before;
+      }
+    }
+    if (!due) return Status::Ok();
+    RETURN_IF_ERROR(
+        impl_->RotateNow({info.row, info.properties}, k.name).status());
+    ++done;
+    return Status::Ok();
+  };
+
   ASSIGN_OR_RETURN(auto vaults,
                    impl_->store_.ReadResult([&](store::Transaction& tx) {
                      return tx.vaults().List();
@@ -716,54 +762,26 @@ Result<int> VaultService::RunMaintenance() {
   for (const store::Vault& v : vaults) {
     if (v.deleted_at != 0) {
       if (now >= v.scheduled_purge_at) {
-        RETURN_IF_ERROR(impl_->PurgeVaultNow(v));
-        ++done;
+        Status purged = impl_->PurgeVaultNow(v);
+        if (purged.ok()) ++done;
+        note(purged);
       }
       continue;
     }
-    ASSIGN_OR_RETURN(VaultInfo info, impl_->ToInfo(v));
-    ASSIGN_OR_RETURN(auto keys,
-                     impl_->store_.ReadResult([&](store::Transaction& tx) {
-                       return tx.vault_keys().List(v.name);
-                     }));
-    for (const store::VaultKey& k : keys) {
-      if (k.deleted_at != 0) {
-        if (now >= k.scheduled_purge_at) {
-          RETURN_IF_ERROR(impl_->PurgeKeyNow(v, k));
-          ++done;
-        }
-        continue;
-      }
-      if (k.rotation_policy_json.empty()) continue;
-      ASSIGN_OR_RETURN(RotationPolicy policy,
-                       ParseRotationPolicyStoreJson(k.rotation_policy_json));
-      ASSIGN_OR_RETURN(store::VaultKeyVersion latest,
-                       impl_->store_.ReadResult([&](store::Transaction& tx) {
-                         return tx.vault_keys().LatestVersion(v.name, k.name);
-                       }));
-      ASSIGN_OR_RETURN(KeyAttributes attrs,
-                       ParseKeyAttributesStoreJson(latest.attributes_json));
-      bool due = false;
-      for (const LifetimeAction& a : policy.lifetime_actions) {
-        if (a.action != "Rotate") continue;
-        if (!a.time_after_create.empty()) {
-          ASSIGN_OR_RETURN(int64_t after,
-                           ParseIsoDuration(a.time_after_create));
-          due = due || now >= latest.created_at + after;
-        }
-        if (!a.time_before_expiry.empty() && attrs.expires) {
-          ASSIGN_OR_RETURN(int64_t before,
-                           ParseIsoDuration(a.time_before_expiry));
-          due = due || now >= *attrs.expires - before;
-        }
-      }
-      if (due) {
-        RETURN_IF_ERROR(
-            impl_->RotateNow({info.row, info.properties}, k.name).status());
-        ++done;
-      }
+    Result<VaultInfo> info = impl_->ToInfo(v);
+    if (!info.ok()) {
+      note(info.status());
+      continue;
     }
+    Result<std::vector<store::VaultKey>> keys = impl_->store_.ReadResult(
+        [&](store::Transaction& tx) { return tx.vault_keys().List(v.name); });
+    if (!keys.ok()) {
+      note(keys.status());
+      continue;
+    }
+    for (const store::VaultKey& k : *keys) note(maintain_key(*info, k));
   }
+  if (!first_error.ok()) return first_error;
   return done;
 }
 

@@ -284,7 +284,9 @@ class VaultService {
   // Purges soft-deleted vaults and keys whose date has come, and rotates
   // keys whose rotation policy says so. The server calls it periodically;
   // tests call it after moving the fake clock. Returns how many things it
-  // did.
+  // did. A vault or key it cannot handle does not stop the rest: the first
+  // such error is returned after everything else was done, and that item
+  // is tried again on the next call.
   Result<int> RunMaintenance();
 
  private:

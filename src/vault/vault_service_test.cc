@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include <algorithm>
 #include <chrono>
@@ -74,13 +75,13 @@ const Status& StatusOf(const Result<T>& r) {
   lhs = std::move(result).value()
 
 // Asserts that `expr` failed with `code` and `reason`.
-#define EXPECT_REFUSED(expr, code, reason_text)                \
+#define EXPECT_REFUSED(expr, want_code, want_reason)           \
   do {                                                         \
     const auto& refused_result_ = (expr);                      \
     const Status& refused_status_ = StatusOf(refused_result_); \
-    EXPECT_EQ(refused_status_.code(), (code))                  \
+    EXPECT_EQ(refused_status_.code(), (want_code))             \
         << #expr << ": " << refused_status_;                   \
-    EXPECT_EQ(refused_status_.reason(), (reason_text))         \
+    EXPECT_EQ(refused_status_.reason(), (want_reason))         \
         << #expr << ": " << refused_status_;                   \
   } while (0)
 
@@ -89,9 +90,9 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 }
 
 bool ContainsBytes(const std::string& haystack, ByteView needle) {
-  return !needle.empty() &&
-         std::search(haystack.begin(), haystack.end(), needle.begin(),
-                     needle.end()) != haystack.end();
+  const ByteView hay = AsBytes(haystack);
+  return !needle.empty() && std::search(hay.begin(), hay.end(), needle.begin(),
+                                        needle.end()) != hay.end();
 }
 
 Bytes RandomData(size_t size) {
@@ -109,6 +110,12 @@ void ExpectVerified(const Result<bool>& r, bool valid) {
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+RotationPolicy ParsePolicy(const json& j) {
+  Result<RotationPolicy> p = ParseRotationPolicy(j);
+  EXPECT_OK(p);
+  return p.ok() ? *p : RotationPolicy{};
 }
 
 // ---- RSA keys whose components the test knows ----
@@ -951,6 +958,42 @@ TEST_F(VaultServiceTest, ListsArePaged) {
   EXPECT_EQ(VersionsOf("kv-list", "versioned"), made);
 }
 
+TEST_F(VaultServiceTest, PagingGoesOnWhenTheLastKeySeenIsDeleted) {
+  ASSERT_NO_FATAL_FAILURE(MakeVault("kv-list"));
+  for (const char* name : {"p1", "p2", "p3", "p4", "p5"}) {
+    ASSERT_OK(Import("kv-list", name));
+  }
+  ASSERT_OK_AND_ASSIGN(VaultService::KeyPage first,
+                       vaults_->ListKeys(Owner(), "kv-list", "", 2));
+  ASSERT_EQ(first.items.size(), 2u);
+  ASSERT_FALSE(first.next.empty());
+  // Another client deletes the key the cursor names.
+  ASSERT_OK(vaults_->DeleteKey(Owner(), "kv-list", "p2"));
+  ASSERT_OK_AND_ASSIGN(VaultService::KeyPage second,
+                       vaults_->ListKeys(Owner(), "kv-list", first.next, 2));
+  ASSERT_EQ(second.items.size(), 2u);
+  EXPECT_EQ(second.items[0].key.name, "p3");
+  EXPECT_EQ(second.items[1].key.name, "p4");
+  ASSERT_OK_AND_ASSIGN(VaultService::KeyPage third,
+                       vaults_->ListKeys(Owner(), "kv-list", second.next, 2));
+  ASSERT_EQ(third.items.size(), 1u);
+  EXPECT_EQ(third.items[0].key.name, "p5");
+  EXPECT_TRUE(third.next.empty());
+
+  // The same for deleted keys, when one is recovered meanwhile.
+  ASSERT_OK(vaults_->DeleteKey(Owner(), "kv-list", "p1"));
+  ASSERT_OK(vaults_->DeleteKey(Owner(), "kv-list", "p4"));
+  ASSERT_OK_AND_ASSIGN(first,
+                       vaults_->ListDeletedKeys(Owner(), "kv-list", "", 1));
+  ASSERT_EQ(first.items.size(), 1u);
+  EXPECT_EQ(first.items[0].key.name, "p1");
+  ASSERT_OK(vaults_->RecoverDeletedKey(Owner(), "kv-list", "p1"));
+  ASSERT_OK_AND_ASSIGN(
+      second, vaults_->ListDeletedKeys(Owner(), "kv-list", first.next, 1));
+  ASSERT_EQ(second.items.size(), 1u);
+  EXPECT_EQ(second.items[0].key.name, "p2");
+}
+
 TEST_F(VaultServiceTest, MissingKeysAndBadRequests) {
   ASSERT_NO_FATAL_FAILURE(MakeVault("kv-nf"));
   Result<KeyBundle> missing = vaults_->GetKey(Owner(), {"kv-nf", "nope", ""});
@@ -1223,7 +1266,8 @@ TEST_F(VaultServiceTest, FirewallAllowsOnlyListedAddresses) {
       << denied.status();
   for (const char* ip :
        {"10.1.0.1", "10.1.255.255", "192.0.2.7", "::ffff:10.1.2.3"}) {
-    EXPECT_OK(vaults_->GetKey(As(owner_, ip), k1)) << ip;
+    SCOPED_TRACE(ip);
+    EXPECT_OK(vaults_->GetKey(As(owner_, ip), k1));
   }
   for (const char* ip : {"10.2.0.1", "10.0.255.255", "192.0.2.8", "", "::1",
                          "not-an-address", "10.1.0.1.5"}) {
@@ -1513,13 +1557,91 @@ TEST_F(VaultServiceTest, HsmKeysLiveInTheToken) {
             StatusCode::kNotFound);
 }
 
-// ======================= Rotation =======================
+TEST_F(VaultServiceTest, HsmKeysWithoutATokenAreRefusedNotFatal) {
+  ASSERT_HSM();
+  ASSERT_NO_FATAL_FAILURE(
+      MakeVault("kv-hsm", {{"sku", {{"family", "A"}, {"name", "premium"}}}}));
+  ASSERT_OK(Create("kv-hsm", "hk", "RSA-HSM"));
+  ASSERT_OK(Import("kv-hsm", "sk"));
+  const KeyRef hk{"kv-hsm", "hk", ""};
+  const Bytes cek = RandomData(32);
+  ASSERT_OK_AND_ASSIGN(KeyOperationResult wrapped,
+                       Wrap(Owner(), "kv-hsm", "hk", cek));
 
-RotationPolicy ParsePolicy(const json& j) {
-  Result<RotationPolicy> p = ParseRotationPolicy(j);
-  EXPECT_OK(p);
-  return p.ok() ? *p : RotationPolicy{};
+  // The same store served without a token (SoftHSM2 uninstalled, say).
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<VaultService> no_token,
+      VaultService::Create(*store_, env_, *root_key_, *rm_, nullptr, events_));
+  EXPECT_OK(no_token->GetKey(Owner(), hk));
+  EXPECT_OK(no_token->WrapKey(Owner(), hk, "RSA-OAEP-256", cek));
+  EXPECT_REFUSED(
+      no_token->UnwrapKey(Owner(), hk, "RSA-OAEP-256", wrapped.value),
+      StatusCode::kFailedPrecondition, "BadParameter");
+  EXPECT_REFUSED(no_token->Decrypt(Owner(), hk, "RSA-OAEP-256", wrapped.value),
+                 StatusCode::kFailedPrecondition, "BadParameter");
+  EXPECT_REFUSED(
+      no_token->Sign(Owner(), hk, "RS256", crypto::Sha256(AsBytes("m"))),
+      StatusCode::kFailedPrecondition, "BadParameter");
+  EXPECT_REFUSED(no_token->RotateKey(Owner(), "kv-hsm", "hk"),
+                 StatusCode::kFailedPrecondition, "BadParameter");
+  EXPECT_REFUSED(
+      no_token->CreateKey(Owner(), "kv-hsm", "hk2", {.kty = "RSA-HSM"}),
+      StatusCode::kFailedPrecondition, "BadParameter");
+  // Software keys do not need the token.
+  ASSERT_OK_AND_ASSIGN(
+      KeyOperationResult sw,
+      no_token->WrapKey(Owner(), {"kv-hsm", "sk", ""}, "RSA-OAEP-256", cek));
+  EXPECT_EQ(
+      no_token
+          ->UnwrapKey(Owner(), {"kv-hsm", "sk", ""}, "RSA-OAEP-256", sw.value)
+          ->value,
+      cek);
+  // With the token back, the key works as before.
+  EXPECT_EQ(
+      vaults_->UnwrapKey(Owner(), hk, "RSA-OAEP-256", wrapped.value)->value,
+      cek);
 }
+
+TEST_F(VaultServiceTest, MaintenanceGoesOnPastAKeyItCannotRotate) {
+  ASSERT_HSM();
+  const json rotate_monthly = {
+      {"lifetimeActions",
+       json::array({{{"trigger", {{"timeAfterCreate", "P30D"}}},
+                     {"action", {{"type", "Rotate"}}}}})}};
+  ASSERT_NO_FATAL_FAILURE(
+      MakeVault("a-hsm", {{"sku", {{"family", "A"}, {"name", "premium"}}}}));
+  ASSERT_OK(Create("a-hsm", "hk", "RSA-HSM"));
+  ASSERT_OK(vaults_->SetRotationPolicy(Owner(), "a-hsm", "hk",
+                                       ParsePolicy(rotate_monthly)));
+  ASSERT_NO_FATAL_FAILURE(
+      MakeVault("b-gone", {{"softDeleteRetentionInDays", 7}}));
+  ASSERT_OK(vaults_->DeleteVault(owner_, Ref("b-gone")));
+  ASSERT_NO_FATAL_FAILURE(MakeVault("c-soft"));
+  ASSERT_OK(Import("c-soft", "k"));
+  ASSERT_OK(vaults_->SetRotationPolicy(Owner(), "c-soft", "k",
+                                       ParsePolicy(rotate_monthly)));
+  AdvanceDays(31);
+
+  // Without the token the HSM key cannot rotate; the rest is still done,
+  // and the failure is reported.
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<VaultService> no_token,
+      VaultService::Create(*store_, env_, *root_key_, *rm_, nullptr, events_));
+  Result<int> done = no_token->RunMaintenance();
+  EXPECT_EQ(done.status().code(), StatusCode::kFailedPrecondition)
+      << done.status();
+  EXPECT_TRUE(vaults_->ListDeletedVaults(owner_, sub_)->empty());
+  EXPECT_EQ(VersionsOf("c-soft", "k").size(), 2u);
+  EXPECT_EQ(VersionsOf("a-hsm", "hk").size(), 1u);
+
+  // With it, the key that was left rotates, and nothing else happens.
+  ASSERT_OK_AND_ASSIGN(int rotated, vaults_->RunMaintenance());
+  EXPECT_EQ(rotated, 1);
+  EXPECT_EQ(VersionsOf("a-hsm", "hk").size(), 2u);
+  EXPECT_EQ(VersionsOf("c-soft", "k").size(), 2u);
+}
+
+// ======================= Rotation =======================
 
 TEST_F(VaultServiceTest, RotationPolicyRotatesAfterCreate) {
   ASSERT_NO_FATAL_FAILURE(MakeVault("kv-rot"));
@@ -1730,9 +1852,9 @@ TEST_F(VaultServiceTest, BackupsAreBoundToTheirTenantAndAuthenticated) {
   for (size_t i : {blob.size() - 1, blob.size() / 2, blob.size() - 40}) {
     Bytes flipped = blob;
     flipped[i] ^= 0x01;
+    SCOPED_TRACE("flipped byte " + std::to_string(i));
     EXPECT_REFUSED(vaults_->RestoreKey(Owner(), "kv-dst", flipped),
-                   StatusCode::kInvalidArgument, "Malformed backup blob")
-        << "flipped byte " << i;
+                   StatusCode::kInvalidArgument, "Malformed backup blob");
   }
   Bytes truncated(blob.begin(), blob.end() - 1);
   EXPECT_REFUSED(vaults_->RestoreKey(Owner(), "kv-dst", truncated),

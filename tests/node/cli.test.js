@@ -2,7 +2,8 @@
 // server over HTTPS, with the profile in a scratch config dir.
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, statSync} from 'node:fs';
+import {generateKeyPairSync} from 'node:crypto';
+import {existsSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
@@ -262,6 +263,176 @@ describe('atrest login and atrest group', () => {
       assert.equal(r.status, 0, r.stderr);
       fails(['keyvault', 'purge', '-n', 'cli-protected', '-l', 'westeurope'],
             /\(Forbidden\).*purge protection/);
+    });
+  });
+
+  // `atrest keyvault key ...`, as `az keyvault key` (reference/keyvault-api.md
+  // §3), against the vault's data plane with the token login saved.
+  describe('atrest keyvault key', () => {
+    const vault = 'cli-keys';
+    const kv = (...args) => ['keyvault', 'key', ...args, '--vault-name', vault];
+    const fails = (args, pattern) => {
+      const r = cli(args);
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, pattern);
+      return r;
+    };
+    let origin;
+    let firstKid;
+
+    before(() => {
+      origin = server.origin(`${vault}.vault`);
+      cliJson(['group', 'create', '-n', 'kv-key-rg', '-l', 'westeurope']);
+      cliJson(['keyvault', 'create', '-n', vault, '-g', 'kv-key-rg',
+               '--retention-days', '7']);
+      // az's default policy has neither rotate nor purge.
+      cliJson(['keyvault', 'set-policy', '-n', vault, '--object-id',
+               server.creds.objectId, '--key-permissions', 'get', 'list',
+               'create', 'delete', 'update', 'import', 'backup', 'restore',
+               'recover', 'purge', 'rotate']);
+    });
+
+    test('login saved a key vault token; an old profile asks to log in', () => {
+      const text = readFileSync(profilePath(), 'utf8');
+      const profile = JSON.parse(text);
+      assert.equal(profile.vaultResource, server.origin('vault'));
+      assert.ok(profile.vaultAccessToken);
+      assert.ok(Date.parse(profile.vaultExpiresOn) > Date.now());
+      assert.ok(!text.includes(server.creds.clientSecret));
+      const old = {...profile};
+      delete old.vaultResource;
+      delete old.vaultAccessToken;
+      delete old.vaultExpiresOn;
+      writeFileSync(profilePath(), JSON.stringify(old), {mode: 0o600});
+      try {
+        fails(kv('list'), /no key vault token.*run atrest login again/);
+        // Management commands still work with the old profile.
+        assert.ok(Array.isArray(cliJson(['group', 'list'])));
+      } finally {
+        writeFileSync(profilePath(), text, {mode: 0o600});
+      }
+    });
+
+    test('create, show and list', () => {
+      const k = cliJson(kv('create', '--name', 'k1', '--kty', 'RSA', '--size',
+                           '3072', '--protection', 'software', '--ops',
+                           'encrypt', 'decrypt', 'sign', '--tags', 'team=ml',
+                           '--not-before', '2024-01-01T00:00:00Z',
+                           '--expires', '2030-01-01T00:00:00Z'));
+      firstKid = k.key.kid;
+      assert.match(firstKid, new RegExp(`^${origin}/keys/k1/[0-9a-f]{32}$`));
+      assert.equal(k.key.kty, 'RSA');
+      assert.deepEqual(k.key.key_ops, ['encrypt', 'decrypt', 'sign']);
+      assert.equal(Buffer.from(k.key.n, 'base64url').length, 384);
+      assert.equal(k.key.e, 'AQAB');
+      assert.equal(k.key.d, undefined);
+      assert.equal(k.attributes.enabled, true);
+      assert.equal(k.attributes.nbf, 1704067200);
+      assert.equal(k.attributes.exp, 1893456000);
+      assert.deepEqual(k.tags, {team: 'ml'});
+
+      const shown = cliJson(kv('show', '-n', 'k1'));
+      assert.equal(shown.key.kid, firstKid);
+      assert.equal(shown.key.n, k.key.n);
+      const byVersion = cliJson(kv('show', '-n', 'k1', '--version',
+                                   firstKid.split('/').pop()));
+      assert.equal(byVersion.key.kid, firstKid);
+
+      const list = cliJson(kv('list'));
+      assert.ok(Array.isArray(list));
+      const item = list.find((x) => x.kid === `${origin}/keys/k1`);
+      assert.ok(item, JSON.stringify(list));
+      assert.deepEqual(item.tags, {team: 'ml'});
+    });
+
+    test('rotate, list-versions and set-attributes --enabled false', () => {
+      const rotated = cliJson(kv('rotate', '-n', 'k1'));
+      assert.notEqual(rotated.key.kid, firstKid);
+      assert.ok(rotated.key.kid.startsWith(`${origin}/keys/k1/`));
+      const versions = cliJson(kv('list-versions', '-n', 'k1'));
+      assert.deepEqual(versions.map((v) => v.kid).sort(),
+                       [firstKid, rotated.key.kid].sort());
+
+      const off = cliJson(kv('set-attributes', '-n', 'k1', '--enabled',
+                             'false', '--tags', 'team=ops'));
+      assert.equal(off.key.kid, rotated.key.kid);
+      assert.equal(off.attributes.enabled, false);
+      assert.deepEqual(off.tags, {team: 'ops'});
+      const on = cliJson(kv('set-attributes', '-n', 'k1', '--version',
+                            firstKid.split('/').pop(), '--enabled', 'true'));
+      assert.equal(on.key.kid, firstKid);
+      assert.equal(on.attributes.enabled, true);
+      fails(kv('set-attributes', '-n', 'k1', '--expires', 'soon'),
+            /--expires: 'soon' is not an ISO 8601 UTC time/);
+    });
+
+    test('backup to a file, delete, purge and restore from it', () => {
+      const dir = mkdtempSync(path.join(home, 'backup-'));
+      const file = path.join(dir, 'k1.blob');
+      let r = cli(kv('backup', '-n', 'k1', '--file', file));
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.ok(statSync(file).size > 0);
+      fails(kv('backup', '-n', 'k1', '--file', file), /already exists/);
+
+      const deleted = cliJson(kv('delete', '--name', 'k1'));
+      assert.equal(deleted.recoveryId, `${origin}/deletedkeys/k1`);
+      assert.ok(Number.isInteger(deleted.deletedDate));
+      assert.ok(deleted.scheduledPurgeDate > deleted.deletedDate);
+      assert.ok(deleted.key.kid.startsWith(`${origin}/keys/k1/`));
+      r = cli(kv('purge', '--name', 'k1'));
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '');
+      fails(kv('show', '-n', 'k1'), /KeyNotFound/);
+
+      const restored = cliJson(kv('restore', '--file', file));
+      assert.ok(restored.key.kid.startsWith(`${origin}/keys/k1/`));
+      const versions = cliJson(kv('list-versions', '-n', 'k1'));
+      assert.ok(versions.some((v) => v.kid === firstKid));
+      assert.equal(versions.length, 2);
+    });
+
+    test('delete and recover', () => {
+      const deleted = cliJson(kv('delete', '-n', 'k1'));
+      assert.equal(deleted.recoveryId, `${origin}/deletedkeys/k1`);
+      fails(kv('show', '-n', 'k1'), /KeyNotFound/);
+      const recovered = cliJson(kv('recover', '-n', 'k1'));
+      assert.ok(recovered.key.kid.startsWith(`${origin}/keys/k1/`));
+      assert.equal(recovered.recoveryId, undefined);
+      assert.equal(cliJson(kv('show', '-n', 'k1')).key.kid,
+                   recovered.key.kid);
+    });
+
+    test('import PKCS#8 and PKCS#1 PEM keys made by node:crypto', () => {
+      const {privateKey, publicKey} =
+          generateKeyPairSync('rsa', {modulusLength: 2048});
+      const jwk = publicKey.export({format: 'jwk'});
+      const dir = mkdtempSync(path.join(home, 'pem-'));
+      const forms = {pkcs8: 'imp8', pkcs1: 'imp1'};
+      for (const [type, name] of Object.entries(forms)) {
+        const file = path.join(dir, `${type}.pem`);
+        writeFileSync(file, privateKey.export({type, format: 'pem'}),
+                      {mode: 0o600});
+        const k = cliJson(kv('import', '-n', name, '--pem-file', file,
+                             '--ops', 'sign', 'verify', '--tags', 'src=pem'));
+        assert.ok(k.key.kid.startsWith(`${origin}/keys/${name}/`));
+        assert.equal(k.key.n, jwk.n);
+        assert.equal(k.key.e, jwk.e);
+        assert.equal(k.key.d, undefined);
+        assert.deepEqual(k.key.key_ops, ['sign', 'verify']);
+        assert.deepEqual(k.tags, {src: 'pem'});
+      }
+      const bad = path.join(dir, 'public.pem');
+      writeFileSync(bad, publicKey.export({type: 'spki', format: 'pem'}));
+      fails(kv('import', '-n', 'imp-bad', '--pem-file', bad),
+            /holds no private key/);
+      assert.ok(!existsSync(path.join(dir, 'nothing')));
+    });
+
+    test('show of a missing key fails with KeyNotFound', () => {
+      const r = fails(kv('show', '-n', 'no-such-key'), /\(KeyNotFound\)/);
+      assert.match(r.stderr, /no-such-key/);
+      assert.equal(r.stdout, '');
     });
   });
 });

@@ -1,0 +1,126 @@
+#include "cli/rest_client.h"
+
+#include <utility>
+
+namespace atrest::cli {
+namespace {
+
+using nlohmann::json;
+
+StatusCode CodeForHttp(int status) {
+  switch (status) {
+    case 400:
+      return StatusCode::kInvalidArgument;
+    case 401:
+      return StatusCode::kUnauthenticated;
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
+    case 409:
+      return StatusCode::kFailedPrecondition;
+    case 429:
+      return StatusCode::kResourceExhausted;
+    default:
+      return status >= 500 ? StatusCode::kUnavailable
+                           : StatusCode::kInvalidArgument;
+  }
+}
+
+std::string StringAt(const json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+std::string TrimSlash(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
+Status ResponseError(const HttpsResponse& res) {
+  json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+  std::string code, message;
+  if (j.is_object()) {
+    auto err = j.find("error");
+    if (err != j.end() && err->is_object()) {
+      code = StringAt(*err, "code");
+      message = StringAt(*err, "message");
+    } else if (err != j.end() && err->is_string()) {
+      code = err->get<std::string>();
+      message = StringAt(j, "error_description");
+    }
+  }
+  if (message.empty()) {
+    message = "the server answered HTTP " + std::to_string(res.status);
+  }
+  return Status(CodeForHttp(res.status), message, code);
+}
+
+HttpsRequest JsonRequest(std::string method, std::string url,
+                         const std::string& token, const json* body) {
+  HttpsRequest req{.method = std::move(method),
+                   .url = std::move(url),
+                   .headers = {{"Accept", "application/json"}}};
+  if (!token.empty()) {
+    req.headers.emplace_back("Authorization", "Bearer " + token);
+  }
+  if (body != nullptr) {
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = body->dump();
+  }
+  return req;
+}
+
+Result<json> SendJson(const CliContext& ctx, const HttpsRequest& request) {
+  ASSIGN_OR_RETURN(HttpsResponse res,
+                   SendHttps(request, HttpsOptions{.ca_files = ctx.ca_files}));
+  if (res.status < 200 || res.status > 299) return ResponseError(res);
+  if (res.body.empty()) return json();
+  json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return UnavailableError("the server answered HTTP " +
+                            std::to_string(res.status) + " without JSON");
+  }
+  return j;
+}
+
+Result<json> CallJson(const CliContext& ctx, const std::string& method,
+                      const std::string& url, const std::string& token,
+                      const json* body) {
+  return SendJson(ctx, JsonRequest(method, url, token, body));
+}
+
+Result<Profile> LoggedIn(const CliContext& ctx) {
+  ASSIGN_OR_RETURN(Profile p, LoadProfile(ctx.env.fs(), ctx.profile_path));
+  RETURN_IF_ERROR(CheckTokenFresh(p, ctx.env.clock().Now()));
+  return p;
+}
+
+void PrintJson(const CliContext& ctx, const json& j) {
+  ctx.out << j.dump(2) << "\n";
+}
+
+Result<json> ParseTags(const std::vector<std::string>& tags) {
+  json out = json::object();
+  for (const std::string& t : tags) {
+    size_t eq = t.find('=');
+    std::string key = t.substr(0, eq);
+    if (key.empty()) {
+      return InvalidArgumentError("tag '" + t + "' must be key=value");
+    }
+    out[key] = eq == std::string::npos ? "" : t.substr(eq + 1);
+  }
+  return out;
+}
+
+Status Require(const std::string& value, const char* flag) {
+  if (value.empty()) {
+    return InvalidArgumentError(
+        std::string("the following argument is required: ") + flag);
+  }
+  return Status::Ok();
+}
+
+}  // namespace atrest::cli
