@@ -1170,6 +1170,23 @@ Result<RotationPolicy> VaultService::SetRotationPolicy(
       });
 }
 
+Result<UsableKey> VaultService::Impl::Usable(const DataCaller& caller,
+                                             const KeyRef& ref,
+                                             const Permission& permission,
+                                             const char* operation,
+                                             std::string& version_out) {
+  ASSIGN_OR_RETURN(VaultContext ctx, Begin(caller, ref.vault, permission));
+  ASSIGN_OR_RETURN(
+      store::VaultKeyVersion v, store_.ReadResult([&](store::Transaction& tx) {
+        return ResolveVersion(tx, ctx, ref.name, ref.version, nullptr);
+      }));
+  version_out = v.version;
+  ASSIGN_OR_RETURN(KeyAttributes attrs,
+                   ParseKeyAttributesStoreJson(v.attributes_json));
+  RETURN_IF_ERROR(CheckUsable(attrs, operation, Now()));
+  return UsableKey{std::move(ctx), std::move(v)};
+}
+
 // Encrypt and wrap use the public key; decrypt and unwrap the private key,
 // in memory or in the token.
 Result<KeyOperationResult> VaultService::Impl::Cipher(
@@ -1184,16 +1201,10 @@ Result<KeyOperationResult> VaultService::Impl::Cipher(
                         : op == CryptoOp::kDecrypt ? "decrypt"
                         : op == CryptoOp::kWrap    ? "wrapKey"
                                                    : "unwrapKey";
-  ASSIGN_OR_RETURN(VaultContext ctx, impl.Begin(caller, ref.vault, perm));
-  ASSIGN_OR_RETURN(store::VaultKeyVersion v,
-                   impl.store_.ReadResult([&](store::Transaction& tx) {
-                     return impl.ResolveVersion(tx, ctx, ref.name, ref.version,
-                                                nullptr);
-                   }));
-  version_out = v.version;
-  ASSIGN_OR_RETURN(KeyAttributes attrs,
-                   ParseKeyAttributesStoreJson(v.attributes_json));
-  RETURN_IF_ERROR(CheckUsable(attrs, op_name, impl.Now()));
+  ASSIGN_OR_RETURN(UsableKey usable,
+                   impl.Usable(caller, ref, perm, op_name, version_out));
+  const VaultContext& ctx = usable.ctx;
+  const store::VaultKeyVersion& v = usable.version;
   Result<crypto::RsaPadding> padding = crypto::ParseRsaPadding(alg);
   if (!padding.ok()) {
     return BadParameter("Algorithm '" + alg +
@@ -1281,17 +1292,10 @@ Result<KeyOperationResult> VaultService::Sign(const DataCaller& caller,
   return impl_->Audited<KeyOperationResult>(
       caller, ref.vault, "KeySign", ref.name,
       [&](std::string& version) -> Result<KeyOperationResult> {
-        ASSIGN_OR_RETURN(VaultContext ctx,
-                         impl_->Begin(caller, ref.vault, kSign));
-        ASSIGN_OR_RETURN(store::VaultKeyVersion v,
-                         impl_->store_.ReadResult([&](store::Transaction& tx) {
-                           return impl_->ResolveVersion(tx, ctx, ref.name,
-                                                        ref.version, nullptr);
-                         }));
-        version = v.version;
-        ASSIGN_OR_RETURN(KeyAttributes attrs,
-                         ParseKeyAttributesStoreJson(v.attributes_json));
-        RETURN_IF_ERROR(CheckUsable(attrs, "sign", impl_->Now()));
+        ASSIGN_OR_RETURN(UsableKey usable,
+                         impl_->Usable(caller, ref, kSign, "sign", version));
+        const VaultContext& ctx = usable.ctx;
+        const store::VaultKeyVersion& v = usable.version;
         Result<crypto::RsaSignatureAlgorithm> a =
             crypto::ParseRsaSignatureAlgorithm(alg);
         if (!a.ok()) {
@@ -1322,17 +1326,9 @@ Result<bool> VaultService::Verify(const DataCaller& caller, const KeyRef& ref,
   return impl_->Audited<bool>(
       caller, ref.vault, "KeyVerify", ref.name,
       [&](std::string& version) -> Result<bool> {
-        ASSIGN_OR_RETURN(VaultContext ctx,
-                         impl_->Begin(caller, ref.vault, kVerify));
-        ASSIGN_OR_RETURN(store::VaultKeyVersion v,
-                         impl_->store_.ReadResult([&](store::Transaction& tx) {
-                           return impl_->ResolveVersion(tx, ctx, ref.name,
-                                                        ref.version, nullptr);
-                         }));
-        version = v.version;
-        ASSIGN_OR_RETURN(KeyAttributes attrs,
-                         ParseKeyAttributesStoreJson(v.attributes_json));
-        RETURN_IF_ERROR(CheckUsable(attrs, "verify", impl_->Now()));
+        ASSIGN_OR_RETURN(UsableKey usable, impl_->Usable(caller, ref, kVerify,
+                                                         "verify", version));
+        const store::VaultKeyVersion& v = usable.version;
         Result<crypto::RsaSignatureAlgorithm> a =
             crypto::ParseRsaSignatureAlgorithm(alg);
         if (!a.ok()) {

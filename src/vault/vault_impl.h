@@ -52,6 +52,13 @@ struct Permission {
   KeyPermissionFamily family;
 };
 
+// A key version a key operation may use: authorized, found, enabled, inside
+// nbf/exp and with the operation in its key_ops.
+struct UsableKey {
+  VaultContext ctx;
+  store::VaultKeyVersion version;
+};
+
 enum class CryptoOp { kEncrypt, kDecrypt, kWrap, kUnwrap };
 
 class VaultService::Impl {
@@ -112,6 +119,11 @@ class VaultService::Impl {
       const VaultContext& ctx, const store::VaultKeyVersion& v);
   Result<KeyBundle> RotateNow(const VaultContext& ctx, const std::string& name);
   std::string NewVersionId();
+  // Begin + ResolveVersion + the key-state checks every key operation
+  // makes; `version_out` is set as soon as the version is known (audit).
+  Result<UsableKey> Usable(const DataCaller& caller, const KeyRef& ref,
+                           const Permission& permission, const char* operation,
+                           std::string& version_out);
   Result<KeyOperationResult> Cipher(const DataCaller& caller, const KeyRef& ref,
                                     const std::string& alg, ByteView input,
                                     CryptoOp op, std::string& version_out);
