@@ -169,8 +169,8 @@ struct Vault {
 // A key of a vault: its name and what holds for all its versions. Key names
 // are unique per vault ignoring case.
 struct VaultKey {
-  std::string vault;  // Vault name.
-  std::string name;   // As created.
+  std::string vault;                 // Vault name.
+  std::string name;                  // As created.
   std::string rotation_policy_json;  // Empty: no policy set.
   UnixSeconds created_at = 0;
   UnixSeconds deleted_at = 0;  // 0 while live; soft delete takes all versions.
@@ -185,8 +185,8 @@ struct VaultKey {
 struct VaultKeyVersion {
   std::string vault;
   std::string name;
-  std::string version;  // 32 lower-case hex characters.
-  std::string kty;      // "RSA" or "RSA-HSM".
+  std::string version;          // 32 lower-case hex characters.
+  std::string kty;              // "RSA" or "RSA-HSM".
   std::string attributes_json;  // key_ops, enabled, nbf, exp, tags, ...
   Bytes public_key;             // SubjectPublicKeyInfo DER.
   Bytes sealed_private_key;
