@@ -690,6 +690,35 @@ std::vector<T> PageAfter(std::vector<T> items, const std::string& after,
 
 }  // namespace
 
+Result<VaultService::KeyPage> VaultService::Impl::KeysPage(
+    const VaultContext& ctx, bool deleted, const std::string& after,
+    size_t max) {
+  max = std::clamp<size_t>(max, 1, options_.max_page);
+  ASSIGN_OR_RETURN(auto keys, store_.ReadResult([&](store::Transaction& tx) {
+    return tx.vault_keys().List(ctx.row.name);
+  }));
+  // Keys come ordered by name ignoring case, so the next page is what
+  // follows the cursor by name, even when the cursor's key has been
+  // deleted (or recovered, or purged) since the last page.
+  std::erase_if(keys, [&](const auto& k) {
+    return (k.deleted_at != 0) != deleted ||
+           (!after.empty() && Lower(k.name) <= after);
+  });
+  KeyPage page;
+  auto chosen = PageAfter(
+      std::move(keys), "", max,
+      [](const store::VaultKey& k) { return Lower(k.name); }, &page.next);
+  for (store::VaultKey& k : chosen) {
+    ASSIGN_OR_RETURN(
+        auto latest, store_.ReadResult([&](store::Transaction& tx) {
+          return tx.vault_keys().LatestVersion(ctx.row.name, k.name);
+        }));
+    ASSIGN_OR_RETURN(KeyBundle b, Bundle(ctx, std::move(k), std::move(latest)));
+    page.items.push_back(std::move(b));
+  }
+  return page;
+}
+
 Result<VaultService::KeyPage> VaultService::ListKeys(const DataCaller& caller,
                                                      const std::string& vault,
                                                      const std::string& after,
@@ -697,33 +726,7 @@ Result<VaultService::KeyPage> VaultService::ListKeys(const DataCaller& caller,
   return impl_->Audited<KeyPage>(
       caller, vault, "KeyList", "", [&](std::string&) -> Result<KeyPage> {
         ASSIGN_OR_RETURN(VaultContext ctx, impl_->Begin(caller, vault, kList));
-        max = std::clamp<size_t>(max, 1, impl_->options_.max_page);
-        ASSIGN_OR_RETURN(auto keys,
-                         impl_->store_.ReadResult([&](store::Transaction& tx) {
-                           return tx.vault_keys().List(ctx.row.name);
-                         }));
-        // Keys come ordered by name ignoring case, so the next page is what
-        // follows the cursor by name, even when the cursor's key has been
-        // deleted (or recovered, or purged) since the last page.
-        std::erase_if(keys, [&](const auto& k) {
-          return k.deleted_at != 0 ||
-                 (!after.empty() && Lower(k.name) <= after);
-        });
-        KeyPage page;
-        auto chosen = PageAfter(
-            std::move(keys), "", max,
-            [](const store::VaultKey& k) { return Lower(k.name); }, &page.next);
-        for (store::VaultKey& k : chosen) {
-          ASSIGN_OR_RETURN(
-              auto latest,
-              impl_->store_.ReadResult([&](store::Transaction& tx) {
-                return tx.vault_keys().LatestVersion(ctx.row.name, k.name);
-              }));
-          ASSIGN_OR_RETURN(KeyBundle b,
-                           impl_->Bundle(ctx, std::move(k), std::move(latest)));
-          page.items.push_back(std::move(b));
-        }
-        return page;
+        return impl_->KeysPage(ctx, /*deleted=*/false, after, max);
       });
 }
 
@@ -848,31 +851,7 @@ Result<VaultService::KeyPage> VaultService::ListDeletedKeys(
       caller, vault, "KeyListDeleted", "",
       [&](std::string&) -> Result<KeyPage> {
         ASSIGN_OR_RETURN(VaultContext ctx, impl_->Begin(caller, vault, kList));
-        max = std::clamp<size_t>(max, 1, impl_->options_.max_page);
-        ASSIGN_OR_RETURN(auto keys,
-                         impl_->store_.ReadResult([&](store::Transaction& tx) {
-                           return tx.vault_keys().List(ctx.row.name);
-                         }));
-        // As in ListKeys: the cursor's key need not still be deleted.
-        std::erase_if(keys, [&](const auto& k) {
-          return k.deleted_at == 0 ||
-                 (!after.empty() && Lower(k.name) <= after);
-        });
-        KeyPage page;
-        auto chosen = PageAfter(
-            std::move(keys), "", max,
-            [](const store::VaultKey& k) { return Lower(k.name); }, &page.next);
-        for (store::VaultKey& k : chosen) {
-          ASSIGN_OR_RETURN(
-              auto latest,
-              impl_->store_.ReadResult([&](store::Transaction& tx) {
-                return tx.vault_keys().LatestVersion(ctx.row.name, k.name);
-              }));
-          ASSIGN_OR_RETURN(KeyBundle b,
-                           impl_->Bundle(ctx, std::move(k), std::move(latest)));
-          page.items.push_back(std::move(b));
-        }
-        return page;
+        return impl_->KeysPage(ctx, /*deleted=*/true, after, max);
       });
 }
 

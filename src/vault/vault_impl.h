@@ -124,6 +124,9 @@ class VaultService::Impl {
   Result<UsableKey> Usable(const DataCaller& caller, const KeyRef& ref,
                            const Permission& permission, const char* operation,
                            std::string& version_out);
+  // A page of the vault's live (or deleted) keys after the name `after`.
+  Result<KeyPage> KeysPage(const VaultContext& ctx, bool deleted,
+                           const std::string& after, size_t max);
   Result<KeyOperationResult> Cipher(const DataCaller& caller, const KeyRef& ref,
                                     const std::string& alg, ByteView input,
                                     CryptoOp op, std::string& version_out);
