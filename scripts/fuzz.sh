@@ -22,6 +22,7 @@ ALL_TARGETS=(
   "stream_decrypt_fuzzer:stream_decrypt:8192"
   "jwk_fuzzer:jwk:8192"
   "base64_fuzzer:base64:4096"
+  "vault_config_fuzzer:vault_config:8192"
 )
 
 selected=("$@")
