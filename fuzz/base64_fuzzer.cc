@@ -18,18 +18,10 @@
 #include "base/base64.h"
 #include "base/bytes.h"
 #include "base/status.h"
+#include "fuzz_check.h"
 
 namespace atrest {
 namespace {
-
-#define FUZZ_CHECK(cond)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-                   __LINE__, #cond);                                  \
-      std::abort();                                                   \
-    }                                                                 \
-  } while (0)
 
 std::string_view StripPadding(std::string_view s) {
   while (!s.empty() && s.back() == '=') s.remove_suffix(1);

@@ -20,18 +20,10 @@
 #include "crypto/jwk.h"
 #include "crypto/rsa.h"
 #include "crypto/secret_bytes.h"
+#include "fuzz_check.h"
 
 namespace atrest::crypto {
 namespace {
-
-#define FUZZ_CHECK(cond)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-                   __LINE__, #cond);                                  \
-      std::abort();                                                   \
-    }                                                                 \
-  } while (0)
 
 // Leading zero bytes do not change a big-endian integer.
 ByteView StripZeros(ByteView b) {

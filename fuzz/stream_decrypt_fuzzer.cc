@@ -35,21 +35,13 @@
 #include "crypto/stream_format.h"
 #include "crypto/streaming_aead.h"
 #include "env/env.h"
+#include "fuzz_check.h"
 #include "stream_fuzz_input.h"
 
 namespace atrest::fuzz {
 namespace {
 
 namespace sf = crypto::stream_format;
-
-#define FUZZ_CHECK(cond)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-                   __LINE__, #cond);                                  \
-      std::abort();                                                   \
-    }                                                                 \
-  } while (0)
 
 const crypto::SecretBytes& Key() {
   static const crypto::SecretBytes key = crypto::SecretBytes::CopyFrom(kKey);

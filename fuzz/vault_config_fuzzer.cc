@@ -18,19 +18,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "fuzz_check.h"
 #include "vault/config.h"
 
 namespace atrest::vault {
 namespace {
-
-#define FUZZ_CHECK(cond)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, \
-                   __LINE__, #cond);                                  \
-      std::abort();                                                   \
-    }                                                                 \
-  } while (0)
 
 void FuzzVaultProperties(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
