@@ -125,4 +125,21 @@ http::Handler ArmRoute(ArmHandler fn, Services& services) {
   };
 }
 
+Status AddArmRoutes(http::Router& router, Services& services,
+                    const std::vector<ArmRouteEntry>& entries,
+                    bool extension_scopes) {
+  const std::string host = "management." + services.domain;
+  const http::RouteLimits limits{.max_header_bytes = 32 * 1024,
+                                 .max_body_bytes = 1024 * 1024};
+  for (const ArmRouteEntry& e : entries) {
+    RETURN_IF_ERROR(
+        router.Add(host, e.method, e.path, limits, ArmRoute(e.fn, services)));
+    if (extension_scopes && e.path.find("/providers/") != std::string::npos) {
+      RETURN_IF_ERROR(router.Add(host, e.method, "/" + e.path, limits,
+                                 ArmRoute(e.fn, services)));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace atrest::api

@@ -38,6 +38,20 @@ using ArmHandler = http::Response (*)(http::Request&, Services&,
 // Wraps `fn`: checks api-version, authenticates, then calls it.
 http::Handler ArmRoute(ArmHandler fn, Services& services);
 
+struct ArmRouteEntry {
+  const char* method;
+  std::string path;
+  ArmHandler fn;
+};
+// Registers `entries` on management.<domain> with the management plane's
+// limits. With `extension_scopes`, paths holding "/providers/" are also
+// registered with a leading "//": extension resources are addressed as
+// "/{scope}/providers/...", and the SDKs fill {scope} with "/subscriptions/..."
+// as ARM returns it; ARM accepts both spellings.
+Status AddArmRoutes(http::Router& router, Services& services,
+                    const std::vector<ArmRouteEntry>& entries,
+                    bool extension_scopes);
+
 }  // namespace atrest::api
 
 // In a handler returning http::Response: on error, return ArmError(status).

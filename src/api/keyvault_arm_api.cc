@@ -395,21 +395,13 @@ Status RegisterKeyVaultManagementRoutes(http::Router& router,
     return FailedPreconditionError(
         "the Key Vault management routes need a vault service");
   }
-  const std::string host = "management." + services.domain;
-  const http::RouteLimits limits{.max_header_bytes = 32 * 1024,
-                                 .max_body_bytes = 1024 * 1024};
-  struct Entry {
-    const char* method;
-    std::string path;
-    ArmHandler fn;
-  };
   const std::string sub = "/subscriptions/{sub}";
   const std::string provider = sub + "/providers/Microsoft.KeyVault";
   const std::string vaults =
       sub + "/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults";
   const std::string vault = vaults + "/{name}";
   const std::string deleted = provider + "/locations/{location}/deletedVaults";
-  const std::vector<Entry> entries = {
+  const std::vector<ArmRouteEntry> entries = {
       {"PUT", vault, PutVault},
       {"PATCH", vault, PatchVault},
       {"GET", vault, GetVault},
@@ -424,11 +416,7 @@ Status RegisterKeyVaultManagementRoutes(http::Router& router,
       {"POST", deleted + "/{name}/purge", PurgeDeletedVault},
       {"POST", provider + "/checkNameAvailability", CheckNameAvailability},
   };
-  for (const Entry& e : entries) {
-    RETURN_IF_ERROR(
-        router.Add(host, e.method, e.path, limits, ArmRoute(e.fn, services)));
-  }
-  return Status::Ok();
+  return AddArmRoutes(router, services, entries, /*extension_scopes=*/false);
 }
 
 }  // namespace atrest::api

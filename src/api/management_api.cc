@@ -343,14 +343,6 @@ http::Response DeleteAssignment(http::Request& r, Services& s,
 }  // namespace
 
 Status RegisterManagementRoutes(http::Router& router, Services& services) {
-  const std::string host = "management." + services.domain;
-  const http::RouteLimits limits{.max_header_bytes = 32 * 1024,
-                                 .max_body_bytes = 1024 * 1024};
-  struct Entry {
-    const char* method;
-    std::string path;
-    ArmHandler fn;
-  };
   const std::string sub = "/subscriptions/{sub}";
   const std::string group = sub + "/resourcegroups/{group}";
   const std::string resource =
@@ -358,7 +350,7 @@ Status RegisterManagementRoutes(http::Router& router, Services& services) {
   const std::string assignments =
       "/providers/Microsoft.Authorization/roleAssignments";
   const std::string aliases = "/providers/Microsoft.Subscription/aliases";
-  const std::vector<Entry> entries = {
+  const std::vector<ArmRouteEntry> entries = {
       {"GET", "/subscriptions", ListSubscriptions},
       {"GET", sub, GetSubscription},
       {"PUT", aliases + "/{alias}", PutAlias},
@@ -390,18 +382,7 @@ Status RegisterManagementRoutes(http::Router& router, Services& services) {
       {"GET", resource + assignments + "/{name}", GetAssignment},
       {"DELETE", resource + assignments + "/{name}", DeleteAssignment},
   };
-  for (const Entry& e : entries) {
-    RETURN_IF_ERROR(
-        router.Add(host, e.method, e.path, limits, ArmRoute(e.fn, services)));
-    // Extension resources are addressed as "/{scope}/providers/...", and
-    // the SDKs fill {scope} with "/subscriptions/..." as ARM returns it, so
-    // the path starts with "//"; ARM accepts both spellings.
-    if (e.path.find("/providers/") != std::string::npos) {
-      RETURN_IF_ERROR(router.Add(host, e.method, "/" + e.path, limits,
-                                 ArmRoute(e.fn, services)));
-    }
-  }
-  return Status::Ok();
+  return AddArmRoutes(router, services, entries, /*extension_scopes=*/true);
 }
 
 }  // namespace atrest::api
