@@ -518,7 +518,8 @@ http::Response Rng(http::Request& r, Services& s, const KvContext& c) {
 
 }  // namespace
 
-Status RegisterKeyVaultDataRoutes(http::Router& router, Services& services) {
+Status RegisterKeyVaultDataRoutes(http::Router& router, Services& services,
+                                  KeyVaultRouteOptions options) {
   const std::string host = "*.vault." + services.domain;
   const http::RouteLimits limits{.max_header_bytes = 32 * 1024,
                                  .max_body_bytes = 256 * 1024};
@@ -557,6 +558,8 @@ Status RegisterKeyVaultDataRoutes(http::Router& router, Services& services) {
   }
   // Key operations, by version or with an empty version segment
   // ("/keys/k//encrypt", reference §1.3) meaning the latest.
+  http::RouteLimits op_limits = limits;
+  op_limits.inline_handler = options.key_operations_on_io_threads;
   const std::pair<const char*, KvHandler> ops[] = {
       {"encrypt", Cipher<&VaultService::Encrypt>},
       {"decrypt", Cipher<&VaultService::Decrypt>},
@@ -575,7 +578,7 @@ Status RegisterKeyVaultDataRoutes(http::Router& router, Services& services) {
     }
     for (const std::string& path : paths) {
       RETURN_IF_ERROR(
-          router.Add(host, "POST", path, limits, KvRoute(fn, services)));
+          router.Add(host, "POST", path, op_limits, KvRoute(fn, services)));
     }
   }
   return Status::Ok();

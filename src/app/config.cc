@@ -111,6 +111,10 @@ const std::vector<Setting>& Table() {
            StringField(&Config::hsm_token_label)),
       Make("hsm.pin_file", "file holding the token's user PIN",
            StringField(&Config::hsm_pin_file)),
+      Make("hsm.module_may_wait",
+           "the module may wait on a device or network: run key operations "
+           "on the handler pool (ignored for the default SoftHSM2)",
+           BoolField(&Config::hsm_module_may_wait)),
       Make("vault.maintenance_seconds",
            "how often scheduled purges and key rotations run",
            IntField(&Config::vault_maintenance_seconds, 1, 86400)),

@@ -47,6 +47,9 @@ struct Config {
   std::string hsm_module;
   std::string hsm_token_label = "atrest";
   std::string hsm_pin_file;  // For a user-supplied module: file with the PIN.
+  // A user-supplied module that may wait (network HSM, USB token) must not
+  // run on the I/O threads; SoftHSM2 computes in process and does.
+  bool hsm_module_may_wait = true;
   // [vault]
   int vault_maintenance_seconds = 60;  // Purges and rotations run this often.
 };

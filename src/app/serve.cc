@@ -147,7 +147,10 @@ Status Run(const Config& config, std::ostream& out) {
   RETURN_IF_ERROR(api::RegisterLoginRoutes(rt.router, *rt.services));
   RETURN_IF_ERROR(api::RegisterManagementRoutes(rt.router, *rt.services));
   RETURN_IF_ERROR(api::RegisterSystemRoutes(rt.router, *rt.services));
-  RETURN_IF_ERROR(api::RegisterKeyVaultDataRoutes(rt.router, *rt.services));
+  RETURN_IF_ERROR(api::RegisterKeyVaultDataRoutes(
+      rt.router, *rt.services,
+      {.key_operations_on_io_threads =
+           config.hsm_module.empty() || !config.hsm_module_may_wait}));
   RETURN_IF_ERROR(
       api::RegisterKeyVaultManagementRoutes(rt.router, *rt.services));
 

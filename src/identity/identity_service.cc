@@ -238,9 +238,8 @@ Result<json> IdentityService::Jwks(const std::string& tenant_id) {
   return json{{"keys", std::move(out)}};
 }
 
-Result<Caller> IdentityService::Authenticate(
-    std::string_view token, const std::vector<std::string>& audiences,
-    const std::optional<std::string>& tenant_id) {
+Result<std::shared_ptr<const json>> IdentityService::VerifySignature(
+    std::string_view token) {
   // The kid names the key; the tenant comes from the (not yet verified)
   // claims, and is checked again once the signature verifies.
   std::optional<std::string> claimed_tenant;
@@ -253,27 +252,47 @@ Result<Caller> IdentityService::Authenticate(
     }
     return NotFoundError("unknown kid");
   };
-  {
-    const size_t dot1 = token.find('.');
-    const size_t dot2 =
-        dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
-    if (dot2 != std::string_view::npos) {
-      Result<Bytes> payload =
-          Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
-      if (payload.ok()) {
-        json c = json::parse(payload->begin(), payload->end(), nullptr, false);
-        if (c.is_object() && c.contains("tid") && c["tid"].is_string()) {
-          claimed_tenant = c["tid"].get<std::string>();
-        }
+  const size_t dot1 = token.find('.');
+  const size_t dot2 =
+      dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 != std::string_view::npos) {
+    Result<Bytes> payload =
+        Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+    if (payload.ok()) {
+      json c = json::parse(payload->begin(), payload->end(), nullptr, false);
+      if (c.is_object() && c.contains("tid") && c["tid"].is_string()) {
+        claimed_tenant = c["tid"].get<std::string>();
       }
     }
   }
-  JwtResult r = VerifyJwt(token, resolve,
-                          {.issuer = options_.authority + "/{tenantid}/v2.0",
-                           .audiences = audiences,
-                           .tenant_id = tenant_id,
-                           .now = env_.clock().Now(),
-                           .skew = options_.clock_skew});
+  JwtResult r = VerifyJwtSignature(token, resolve);
+  if (!r.ok()) return r.failure->status;
+  return std::make_shared<const json>(std::move(*r.claims));
+}
+
+Result<Caller> IdentityService::Authenticate(
+    std::string_view token_view, const std::vector<std::string>& audiences,
+    const std::optional<std::string>& tenant_id) {
+  const std::string token(token_view);
+  std::shared_ptr<const json> verified;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = verified_.find(token); it != verified_.end()) {
+      verified = it->second;
+    }
+  }
+  if (!verified) {
+    ASSIGN_OR_RETURN(verified, VerifySignature(token));
+    std::lock_guard lock(mu_);
+    if (verified_.size() >= kMaxVerifiedTokens) verified_.clear();
+    verified_.emplace(token, verified);
+  }
+  JwtResult r = CheckJwtClaims(
+      *verified, {.issuer = options_.authority + "/{tenantid}/v2.0",
+                  .audiences = audiences,
+                  .tenant_id = tenant_id,
+                  .now = env_.clock().Now(),
+                  .skew = options_.clock_skew});
   if (!r.ok()) return r.failure->status;
   const json& c = *r.claims;
   Caller caller{.tenant_id = c.value("tid", ""),

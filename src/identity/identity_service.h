@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -108,6 +109,10 @@ class IdentityService {
 
   // Validates a bearer token for one of `audiences`; when `tenant_id` is set
   // the token must be from that tenant. The principal must still exist.
+  // Tokens whose signature verified are remembered (in memory only, at most
+  // kMaxVerifiedTokens), so a client reusing its token costs a lookup, not
+  // an RSA verification; time, issuer, audience, tenant and the principal
+  // are still checked on every call.
   Result<Caller> Authenticate(std::string_view token,
                               const std::vector<std::string>& audiences,
                               const std::optional<std::string>& tenant_id);
@@ -126,6 +131,10 @@ class IdentityService {
   // All of the tenant's keys that may still validate a token.
   Result<std::vector<LoadedKey>> ValidKeys(const std::string& tenant_id);
   Result<LoadedKey> Unseal(const store::SigningKey& row);
+  // The token's claims once its signature verifies with a key of the tenant
+  // it names.
+  Result<std::shared_ptr<const nlohmann::json>> VerifySignature(
+      std::string_view token);
   int64_t Now() const;
 
   store::Store& store_;
@@ -136,6 +145,10 @@ class IdentityService {
   std::mutex mu_;
   // (tenant, kid) -> unsealed key. Guarded by mu_.
   std::map<std::pair<std::string, std::string>, LoadedKey> cache_;
+  // Token -> its verified claims. Guarded by mu_; cleared whole when full.
+  static constexpr size_t kMaxVerifiedTokens = 4096;
+  std::unordered_map<std::string, std::shared_ptr<const nlohmann::json>>
+      verified_;
 };
 
 }  // namespace atrest::identity

@@ -63,8 +63,7 @@ Result<std::string> SignJwt(const json& claims,
   return signing_input + "." + Base64UrlEncode(sig);
 }
 
-JwtResult VerifyJwt(std::string_view token, const KeyResolver& keys,
-                    const JwtExpectations& expect) {
+JwtResult VerifyJwtSignature(std::string_view token, const KeyResolver& keys) {
   const size_t dot1 = token.find('.');
   const size_t dot2 =
       dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
@@ -96,44 +95,53 @@ JwtResult VerifyJwt(std::string_view token, const KeyResolver& keys,
            .ok()) {
     return Fail(JwtError::kBadSignature, "token signature is not valid");
   }
+  return JwtResult{std::move(claims), std::nullopt};
+}
 
+JwtResult CheckJwtClaims(json claims, const JwtExpectations& expect) {
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           expect.now.time_since_epoch())
                           .count();
   const int64_t skew = expect.skew.count();
-  std::optional<int64_t> exp = NumericClaim(*claims, "exp");
+  std::optional<int64_t> exp = NumericClaim(claims, "exp");
   if (!exp) return Fail(JwtError::kMalformed, "token has no exp claim");
   if (now > *exp + skew) return Fail(JwtError::kExpired, "token has expired");
-  std::optional<int64_t> nbf = NumericClaim(*claims, "nbf");
+  std::optional<int64_t> nbf = NumericClaim(claims, "nbf");
   if (nbf && now < *nbf - skew) {
     return Fail(JwtError::kNotYetValid, "token is not valid yet (nbf)");
   }
   std::string issuer = expect.issuer;
   if (size_t at = issuer.find(kTenantPlaceholder); at != std::string::npos) {
-    auto tid = claims->find("tid");
-    if (tid == claims->end() || !tid->is_string()) {
+    auto tid = claims.find("tid");
+    if (tid == claims.end() || !tid->is_string()) {
       return Fail(JwtError::kWrongIssuer, "token has no tid claim");
     }
     issuer.replace(at, kTenantPlaceholder.size(),
                    tid->get_ref<const std::string&>());
   }
-  auto iss = claims->find("iss");
-  if (iss == claims->end() || !iss->is_string() || *iss != issuer) {
+  auto iss = claims.find("iss");
+  if (iss == claims.end() || !iss->is_string() || *iss != issuer) {
     return Fail(JwtError::kWrongIssuer, "token issuer is not " + issuer);
   }
-  if (!AudienceMatches(*claims, expect.audiences)) {
+  if (!AudienceMatches(claims, expect.audiences)) {
     return Fail(JwtError::kWrongAudience,
                 "token audience is not valid for this resource");
   }
   if (expect.tenant_id) {
-    auto tid = claims->find("tid");
-    if (tid == claims->end() || !tid->is_string() ||
-        *tid != *expect.tenant_id) {
+    auto tid = claims.find("tid");
+    if (tid == claims.end() || !tid->is_string() || *tid != *expect.tenant_id) {
       return Fail(JwtError::kWrongTenant,
                   "token is from another tenant than " + *expect.tenant_id);
     }
   }
   return JwtResult{std::move(claims), std::nullopt};
+}
+
+JwtResult VerifyJwt(std::string_view token, const KeyResolver& keys,
+                    const JwtExpectations& expect) {
+  JwtResult signed_claims = VerifyJwtSignature(token, keys);
+  if (!signed_claims.ok()) return signed_claims;
+  return CheckJwtClaims(std::move(*signed_claims.claims), expect);
 }
 
 }  // namespace atrest::identity

@@ -76,6 +76,12 @@ struct JwtResult {
 JwtResult VerifyJwt(std::string_view token, const KeyResolver& keys,
                     const JwtExpectations& expect);
 
+// The two halves of VerifyJwt, for a caller that remembers tokens whose
+// signature it verified: the structure, algorithm, kid and signature (claims
+// returned unchecked), and the time, issuer, audience and tenant checks.
+JwtResult VerifyJwtSignature(std::string_view token, const KeyResolver& keys);
+JwtResult CheckJwtClaims(nlohmann::json claims, const JwtExpectations& expect);
+
 }  // namespace atrest::identity
 
 #endif  // ATREST_IDENTITY_JWT_H_

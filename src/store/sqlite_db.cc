@@ -20,23 +20,25 @@ std::string Describe(std::string_view op, std::string_view what) {
 
 // ---- Statement ----
 
-Statement::Statement(Connection* conn, sqlite3_stmt* stmt, bool owned,
+Statement::Statement(Connection* conn, sqlite3_stmt* stmt, bool* in_use,
                      std::string_view op)
-    : conn_(conn), stmt_(stmt), owned_(owned), op_(op) {}
+    : conn_(conn), stmt_(stmt), in_use_(in_use), op_(op) {}
 
 Statement::Statement(Statement&& other) noexcept
     : conn_(other.conn_),
       stmt_(std::exchange(other.stmt_, nullptr)),
-      owned_(other.owned_),
+      in_use_(other.in_use_),
       op_(other.op_),
       bind_status_(std::move(other.bind_status_)) {}
 
 Statement::~Statement() {
   if (stmt_ == nullptr) return;
-  if (owned_) {
+  if (in_use_ == nullptr) {
     sqlite3_finalize(stmt_);
   } else {
-    conn_->Return(stmt_);
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
   }
 }
 
@@ -138,6 +140,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
       conn->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
                  "PRAGMA secure_delete=ON;",
                  "configure metadata database"));
+  if (options.query_only) {
+    RETURN_IF_ERROR(conn->Exec("PRAGMA query_only=1", "open for reading"));
+  }
   return conn;
 }
 
@@ -157,7 +162,7 @@ Result<Statement> Connection::Prepare(const std::string& sql,
   auto it = cache_.find(sql);
   if (it != cache_.end() && !it->second.in_use) {
     it->second.in_use = true;
-    return Statement(this, it->second.stmt, /*owned=*/false, op);
+    return Statement(this, it->second.stmt, &it->second.in_use, op);
   }
   const bool cache = it == cache_.end();
   sqlite3_stmt* stmt = nullptr;
@@ -165,20 +170,15 @@ Result<Statement> Connection::Prepare(const std::string& sql,
       sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                          cache ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, nullptr);
   if (rc != SQLITE_OK) return Error(rc, op);
-  if (!cache) return Statement(this, stmt, /*owned=*/true, op);
-  cache_[sql] = Cached{stmt, /*in_use=*/true};
-  return Statement(this, stmt, /*owned=*/false, op);
+  if (!cache) return Statement(this, stmt, nullptr, op);
+  // Node-based map: the entry's address stays valid as the cache grows.
+  Cached& entry = cache_[sql] = Cached{stmt, /*in_use=*/true};
+  return Statement(this, stmt, &entry.in_use, op);
 }
 
-void Connection::Return(sqlite3_stmt* stmt) {
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
-  for (auto& [sql, cached] : cache_) {
-    if (cached.stmt == stmt) {
-      cached.in_use = false;
-      return;
-    }
-  }
+Status Connection::Run(const std::string& sql, std::string_view op) {
+  ASSIGN_OR_RETURN(Statement s, Prepare(sql, op));
+  return s.Run();
 }
 
 int64_t Connection::changes() const { return sqlite3_changes64(db_); }

@@ -51,12 +51,14 @@ class Statement {
 
  private:
   friend class Connection;
-  Statement(Connection* conn, sqlite3_stmt* stmt, bool owned,
+  // `in_use` is the cache entry's flag, or nullptr for a private statement
+  // that is finalized (not just reset) on destruction.
+  Statement(Connection* conn, sqlite3_stmt* stmt, bool* in_use,
             std::string_view op);
 
   Connection* conn_;
   sqlite3_stmt* stmt_;
-  bool owned_;           // Finalize (not just reset) on destruction.
+  bool* in_use_;
   std::string_view op_;  // Names the operation in error messages.
   Status bind_status_;
 };
@@ -65,6 +67,9 @@ class Connection {
  public:
   struct Options {
     std::chrono::milliseconds busy_timeout{5000};
+    // PRAGMA query_only for the connection's whole life. Set once at open,
+    // never toggled: changing it expires every prepared statement.
+    bool query_only = false;
   };
 
   // Opens (creating when absent) the database at `path` and applies the
@@ -83,6 +88,10 @@ class Connection {
   // The cached statement for `sql`. `op` must outlive the Statement (use a
   // string literal).
   Result<Statement> Prepare(const std::string& sql, std::string_view op);
+
+  // Runs one parameterless statement through the cache (BEGIN, COMMIT...):
+  // unlike Exec it is parsed once per connection.
+  Status Run(const std::string& sql, std::string_view op);
 
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int64_t changes() const;
@@ -123,8 +132,6 @@ class Connection {
     sqlite3_stmt* stmt = nullptr;
     bool in_use = false;
   };
-
-  void Return(sqlite3_stmt* stmt);
 
   sqlite3* db_;
   bool conflict_ = false;

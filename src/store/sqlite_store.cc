@@ -99,7 +99,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 }
 
 Status SqliteStore::Migrate() {
-  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> conn, Acquire());
+  std::lock_guard<std::mutex> writer(write_mu_);
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> conn, Acquire(true));
   const int known = static_cast<int>(options_.migrations.size());
   auto migrate = [&]() -> Status {
     RETURN_IF_ERROR(conn->Exec(
@@ -137,11 +138,16 @@ Status SqliteStore::Migrate() {
     return Status::Ok();
   };
   Status s = migrate();
-  Release(std::move(conn));
+  Release(std::move(conn), true);
   return s;
 }
 
-Result<std::unique_ptr<sqlite::Connection>> SqliteStore::Acquire() {
+Result<std::unique_ptr<sqlite::Connection>> SqliteStore::Acquire(bool write) {
+  if (write) {
+    if (writer_) return std::move(writer_);
+    return sqlite::Connection::Open(
+        path_, sqlite::Connection::Options{options_.busy_timeout});
+  }
   std::unique_lock<std::mutex> lock(pool_mu_);
   pool_cv_.wait(lock, [&] {
     return !idle_.empty() || open_connections_ < options_.max_connections;
@@ -154,7 +160,8 @@ Result<std::unique_ptr<sqlite::Connection>> SqliteStore::Acquire() {
   ++open_connections_;
   lock.unlock();
   auto conn = sqlite::Connection::Open(
-      path_, sqlite::Connection::Options{options_.busy_timeout});
+      path_, sqlite::Connection::Options{.busy_timeout = options_.busy_timeout,
+                                         .query_only = true});
   if (!conn.ok()) {
     lock.lock();
     --open_connections_;
@@ -163,10 +170,15 @@ Result<std::unique_ptr<sqlite::Connection>> SqliteStore::Acquire() {
   return conn;
 }
 
-void SqliteStore::Release(std::unique_ptr<sqlite::Connection> conn) {
-  // A connection stuck inside a transaction (a failed ROLLBACK) or left
-  // read-only is closed, which rolls it back, rather than handed on.
+void SqliteStore::Release(std::unique_ptr<sqlite::Connection> conn,
+                          bool write) {
+  // A connection stuck inside a transaction (a failed ROLLBACK) is closed,
+  // which rolls it back, rather than handed on.
   if (!conn->autocommit() || conn->broken()) conn.reset();
+  if (write) {
+    writer_ = std::move(conn);
+    return;
+  }
   std::lock_guard<std::mutex> lock(pool_mu_);
   if (conn) {
     idle_.push_back(std::move(conn));
@@ -191,7 +203,7 @@ Status SqliteStore::Run(const TransactionFn& fn, bool write) {
   }
   std::unique_lock<std::mutex> writer(write_mu_, std::defer_lock);
   if (write) writer.lock();
-  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> conn, Acquire());
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Connection> conn, Acquire(write));
   const SqliteStore* outer = std::exchange(t_active_store, this);
   Status result;
   for (int attempt = 1;; ++attempt) {
@@ -208,17 +220,13 @@ Status SqliteStore::Run(const TransactionFn& fn, bool write) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
   }
   t_active_store = outer;
-  Release(std::move(conn));
+  Release(std::move(conn), write);
   return result;
 }
 
 Status SqliteStore::Attempt(sqlite::Connection& conn, const TransactionFn& fn,
                             bool write) {
-  if (!write) {
-    RETURN_IF_ERROR(conn.Exec("PRAGMA query_only=1", "begin read"));
-  }
-  Status s =
-      conn.Exec(write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
+  Status s = conn.Run(write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
   if (s.ok()) {
     sqlite::SqliteTransaction tx(conn);
     s = fn(tx);
@@ -226,12 +234,9 @@ Status SqliteStore::Attempt(sqlite::Connection& conn, const TransactionFn& fn,
     if (s.ok() && conn.conflict()) {
       s = Status(StatusCode::kAborted, "store: conflict inside transaction");
     }
-    if (s.ok()) s = conn.Exec("COMMIT", "commit transaction");
+    if (s.ok()) s = conn.Run("COMMIT", "commit transaction");
   }
-  if (!conn.autocommit() && !conn.Exec("ROLLBACK", "roll back").ok()) {
-    conn.set_broken();
-  }
-  if (!write && !conn.Exec("PRAGMA query_only=0", "end read").ok()) {
+  if (!conn.autocommit() && !conn.Run("ROLLBACK", "roll back").ok()) {
     conn.set_broken();
   }
   return s;

@@ -11,11 +11,12 @@
 // is fsynced; a committed row survives power loss.
 //
 // Concurrency and thread safety: SqliteStore is safe to use from any number
-// of threads. It keeps a pool of at most `max_connections` connections; each
-// Transact or Read borrows one for its duration (waiting when all are busy).
-// Write transactions of this process run one at a time (SQLite allows only
-// one writer per file) and begin with BEGIN IMMEDIATE, so they never fail on
-// a lock upgrade; read transactions run beside them on WAL snapshots.
+// of threads. Write transactions of this process run one at a time (SQLite
+// allows only one writer per file) on one writer connection and begin with
+// BEGIN IMMEDIATE, so they never fail on a lock upgrade. Read transactions
+// borrow one of at most `max_connections` query-only connections (waiting
+// when all are busy) and run beside the writer on WAL snapshots. Each
+// connection keeps its prepared statements for its whole life.
 // Another process writing the same file is waited for up to `busy_timeout`
 // per attempt, and a transaction is retried up to `max_attempts` times before
 // Transact returns Aborted.
@@ -43,7 +44,7 @@ class Connection;
 struct SqliteStoreOptions {
   // Directory that holds the database file; it must exist.
   std::string data_dir;
-  // Upper bound on open connections (>= 1).
+  // Upper bound on open read connections (>= 1); there is one writer besides.
   int max_connections = 4;
   // How long one attempt waits for another process's lock.
   std::chrono::milliseconds busy_timeout{5000};
@@ -81,8 +82,10 @@ class SqliteStore final : public Store {
  private:
   SqliteStore(SqliteStoreOptions options, std::string path);
 
-  Result<std::unique_ptr<sqlite::Connection>> Acquire();
-  void Release(std::unique_ptr<sqlite::Connection> conn);
+  // A read connection from the pool, or (write, with write_mu_ held) the
+  // writer connection.
+  Result<std::unique_ptr<sqlite::Connection>> Acquire(bool write);
+  void Release(std::unique_ptr<sqlite::Connection> conn, bool write);
   Status Run(const TransactionFn& fn, bool write);
   Status Attempt(sqlite::Connection& conn, const TransactionFn& fn, bool write);
   Status Migrate();
@@ -92,10 +95,12 @@ class SqliteStore final : public Store {
   int schema_version_ = 0;
 
   std::mutex write_mu_;  // Held for the whole of a write transaction.
+  // The writer connection between write transactions; guarded by write_mu_.
+  std::unique_ptr<sqlite::Connection> writer_;
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
-  // Guarded by pool_mu_:
+  // Read connections; guarded by pool_mu_:
   std::vector<std::unique_ptr<sqlite::Connection>> idle_;
   int open_connections_ = 0;
 };

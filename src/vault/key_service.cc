@@ -257,8 +257,8 @@ Result<VaultContext> VaultService::Impl::Begin(const DataCaller& caller,
     return KvError(StatusCode::kNotFound, "VaultNotFound",
                    "The vault '" + vault + "' was not found.");
   }
-  ASSIGN_OR_RETURN(VaultInfo info, ToInfo(*row));
-  VaultContext ctx{std::move(info.row), std::move(info.properties)};
+  ASSIGN_OR_RETURN(VaultProperties properties, Properties(*row));
+  VaultContext ctx{std::move(*row), std::move(properties)};
   const identity::Caller& who = caller.identity;
   if (who.tenant_id != ctx.row.tenant_id) {
     return KvError(StatusCode::kUnauthenticated, "Unauthorized",

@@ -33,7 +33,9 @@ class AuditWriter {
   std::condition_variable flushed_;
   std::deque<store::AuditEvent> queue_;  // Guarded by mu_.
   uint64_t added_ = 0, written_ = 0;     // Guarded by mu_.
-  bool stop_ = false;                    // Guarded by mu_.
+  // Flush() waits until written_ reaches this; guarded by mu_.
+  uint64_t flush_to_ = 0;
+  bool stop_ = false;  // Guarded by mu_.
   std::thread thread_;
 };
 
@@ -82,6 +84,9 @@ class VaultService::Impl {
   // ---- Shared helpers (vault_service.cc) ----
   Result<VaultInfo> Load(const std::string& name);
   Result<VaultInfo> ToInfo(store::Vault row);
+  // The row's parsed properties, parsed once per distinct properties_json
+  // (the data plane needs them on every call).
+  Result<VaultProperties> Properties(const store::Vault& row);
   std::string StoredProperties(const VaultProperties& p,
                                const std::map<std::string, std::string>& tags);
   Status AuthorizeVault(const identity::Caller& caller, const VaultRef& ref,
@@ -148,6 +153,10 @@ class VaultService::Impl {
   // guarded by mu_. Cleared whole when full: simple, and rare.
   std::map<std::string, std::shared_ptr<const crypto::RsaPrivateKey>>
       key_cache_;
+  // Lower-case vault name -> (properties_json, parsed); guarded by mu_.
+  // Keyed on the stored text, so a change to the vault is never missed.
+  static constexpr size_t kMaxCachedVaults = 1024;
+  std::map<std::string, std::pair<std::string, VaultProperties>> properties_;
 };
 
 std::string Lower(std::string s);

@@ -99,6 +99,7 @@ void AuditWriter::Add(store::AuditEvent event) {
 void AuditWriter::Flush() {
   std::unique_lock lock(mu_);
   const uint64_t target = added_;
+  flush_to_ = std::max(flush_to_, target);
   cv_.notify_all();
   flushed_.wait(lock, [&] { return written_ >= target || stop_; });
 }
@@ -107,7 +108,7 @@ void AuditWriter::Run() {
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait_for(lock, kAuditFlushInterval, [&] {
-      return stop_ || queue_.size() >= 512 || written_ < added_;
+      return stop_ || queue_.size() >= 512 || written_ < flush_to_;
     });
     if (queue_.empty()) {
       if (stop_) return;
@@ -176,6 +177,23 @@ Result<VaultInfo> VaultService::Impl::ToInfo(store::Vault row) {
   info.tags = j.value("tags", std::map<std::string, std::string>{});
   info.row = std::move(row);
   return info;
+}
+
+Result<VaultProperties> VaultService::Impl::Properties(
+    const store::Vault& row) {
+  const std::string id = Lower(row.name);
+  {
+    std::lock_guard lock(mu_);
+    auto it = properties_.find(id);
+    if (it != properties_.end() && it->second.first == row.properties_json) {
+      return it->second.second;
+    }
+  }
+  ASSIGN_OR_RETURN(VaultInfo info, ToInfo(row));
+  std::lock_guard lock(mu_);
+  if (properties_.size() >= kMaxCachedVaults) properties_.clear();
+  properties_[id] = {row.properties_json, info.properties};
+  return std::move(info.properties);
 }
 
 Result<VaultInfo> VaultService::Impl::Load(const std::string& name) {
