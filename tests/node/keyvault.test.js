@@ -286,6 +286,32 @@ describe('RSA-HSM keys in the PKCS#11 token', () => {
     assert.equal(rotated.keyType, 'RSA-HSM');
   });
 
+  test('import with hardwareProtected unwraps the key into the token', async () => {
+    const client = keyClient('kv-hsm');
+    const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048});
+    const jwk = privateKey.export({format: 'jwk'});
+    const toBytes = (s) => Buffer.from(s, 'base64url');
+    const imported = await client.importKey('hsm-imported', {
+      kty: 'RSA', keyOps: ['decrypt', 'unwrapKey', 'sign'],
+      n: toBytes(jwk.n), e: toBytes(jwk.e), d: toBytes(jwk.d), p: toBytes(jwk.p),
+      q: toBytes(jwk.q), dp: toBytes(jwk.dp), dq: toBytes(jwk.dq), qi: toBytes(jwk.qi),
+    }, {hardwareProtected: true});
+    assert.equal(imported.keyType, 'RSA-HSM');
+    assert.deepEqual(Buffer.from(imported.key.n), toBytes(jwk.n));
+    assert.equal(imported.key.d, undefined);
+    // The token decrypts what the outside key encrypted, and signs so that
+    // the outside public key verifies it.
+    const outside = publicEncrypt({key: privateKey, oaepHash: 'sha256'}, Buffer.from('in hsm'));
+    const crypto = client.getCryptographyClient('hsm-imported');
+    const dec = await crypto.decrypt({algorithm: 'RSA-OAEP-256', ciphertext: outside});
+    assert.equal(Buffer.from(dec.result).toString(), 'in hsm');
+    const message = Buffer.from('signed in the token');
+    const sig = await crypto.sign('RS256', createHash('sha256').update(message).digest());
+    assert.ok(nodeVerify('sha256', message, privateKey, Buffer.from(sig.result)));
+    // Still no way out.
+    await assert.rejects(client.backupKey('hsm-imported'), (e) => e.statusCode === 400);
+  });
+
   test('a standard vault refuses HSM keys', async () => {
     await assert.rejects(keyClient('kv-main').createRsaKey('nohsm', {hsm: true}),
         (e) => e.statusCode === 400 &&
