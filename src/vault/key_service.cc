@@ -900,7 +900,11 @@ Status VaultService::PurgeDeletedKey(const DataCaller& caller,
             if (!key.ok() || key->deleted_at == 0) {
               return DeletedKeyNotFound(name);
             }
-            if (ctx.properties.enable_purge_protection) {
+            // Under purge protection a deleted key stays until its
+            // scheduled purge date; from then on purging it is what
+            // maintenance would do anyway.
+            if (ctx.properties.enable_purge_protection &&
+                impl_->Now() < key->scheduled_purge_at) {
               return KvError(
                   StatusCode::kPermissionDenied, "Forbidden",
                   "Operation \"purge\" is not allowed because purge "

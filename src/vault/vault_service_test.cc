@@ -1478,6 +1478,17 @@ TEST_F(VaultServiceTest, PurgeProtectionForbidsPurgingKeys) {
   EXPECT_OK(vaults_->GetDeletedKey(Owner(), "kv-pp", "k1"));
   // Recovery still works.
   EXPECT_OK(vaults_->RecoverDeletedKey(Owner(), "kv-pp", "k1"));
+
+  // Once the retention period has passed, purging is allowed (maintenance
+  // would purge it anyway); a second before, it is not.
+  ASSERT_OK(vaults_->DeleteKey(Owner(), "kv-pp", "k1"));
+  clock_.Advance(seconds(7 * kDay - 1));
+  EXPECT_EQ(vaults_->PurgeDeletedKey(Owner(), "kv-pp", "k1").code(),
+            StatusCode::kPermissionDenied);
+  clock_.Advance(seconds(1));
+  ASSERT_OK(vaults_->PurgeDeletedKey(Owner(), "kv-pp", "k1"));
+  EXPECT_EQ(vaults_->GetDeletedKey(Owner(), "kv-pp", "k1").status().code(),
+            StatusCode::kNotFound);
 }
 
 TEST_F(VaultServiceTest, MaintenancePurgesDeletedKeysAfterRetention) {
