@@ -241,30 +241,21 @@ Result<json> IdentityService::Jwks(const std::string& tenant_id) {
 Result<std::shared_ptr<const json>> IdentityService::VerifySignature(
     std::string_view token) {
   // The kid names the key; the tenant comes from the (not yet verified)
-  // claims, and is checked again once the signature verifies.
-  std::optional<std::string> claimed_tenant;
+  // tid claim, and is checked again once the signature verifies.
   KeyResolver resolve =
-      [&](std::string_view kid) -> Result<crypto::RsaPublicKey> {
-    if (!claimed_tenant) return NotFoundError("no tenant");
-    ASSIGN_OR_RETURN(std::vector<LoadedKey> keys, ValidKeys(*claimed_tenant));
+      [&](std::string_view kid,
+          const json& claims) -> Result<crypto::RsaPublicKey> {
+    auto tid = claims.find("tid");
+    if (tid == claims.end() || !tid->is_string()) {
+      return NotFoundError("no tenant");
+    }
+    ASSIGN_OR_RETURN(std::vector<LoadedKey> keys,
+                     ValidKeys(tid->get_ref<const std::string&>()));
     for (const LoadedKey& k : keys) {
       if (k.kid == kid) return k.key->PublicKey();
     }
     return NotFoundError("unknown kid");
   };
-  const size_t dot1 = token.find('.');
-  const size_t dot2 =
-      dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
-  if (dot2 != std::string_view::npos) {
-    Result<Bytes> payload =
-        Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
-    if (payload.ok()) {
-      json c = json::parse(payload->begin(), payload->end(), nullptr, false);
-      if (c.is_object() && c.contains("tid") && c["tid"].is_string()) {
-        claimed_tenant = c["tid"].get<std::string>();
-      }
-    }
-  }
   JwtResult r = VerifyJwtSignature(token, resolve);
   if (!r.ok()) return r.failure->status;
   return std::make_shared<const json>(std::move(*r.claims));

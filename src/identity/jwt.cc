@@ -86,7 +86,8 @@ JwtResult VerifyJwtSignature(std::string_view token, const KeyResolver& keys) {
   if (kid == header->end() || !kid->is_string()) {
     return Fail(JwtError::kUnknownKey, "token has no key id");
   }
-  Result<crypto::RsaPublicKey> key = keys(kid->get_ref<const std::string&>());
+  Result<crypto::RsaPublicKey> key =
+      keys(kid->get_ref<const std::string&>(), *claims);
   if (!key.ok()) {
     return Fail(JwtError::kUnknownKey, "token signing key is not known");
   }

@@ -33,9 +33,11 @@ Result<std::string> SignJwt(const nlohmann::json& claims,
                             const crypto::RsaPrivateKey& key,
                             std::string_view kid);
 
-// Finds the public key for a kid; NotFound when unknown.
-using KeyResolver =
-    std::function<Result<crypto::RsaPublicKey>(std::string_view kid)>;
+// Finds the public key for a kid; NotFound when unknown. `claims` are the
+// token's claims before its signature is checked (e.g. to pick the issuing
+// tenant's keys by tid); they must not be trusted for anything else.
+using KeyResolver = std::function<Result<crypto::RsaPublicKey>(
+    std::string_view kid, const nlohmann::json& claims)>;
 
 struct JwtExpectations {
   // The iss claim must equal this, after "{tenantid}" in it is replaced by

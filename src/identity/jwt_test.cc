@@ -38,7 +38,8 @@ class JwtTest : public ::testing::Test {
             {"exp", now_ + 3600}};
   }
   KeyResolver Keys() {
-    return [](std::string_view kid) -> Result<crypto::RsaPublicKey> {
+    return [](std::string_view kid,
+              const nlohmann::json&) -> Result<crypto::RsaPublicKey> {
       if (kid == "k1") return key_->PublicKey();
       return NotFoundError("no such key");
     };
