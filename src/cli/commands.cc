@@ -3,9 +3,9 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "cli/https_client.h"
 #include "cli/profile.h"
 #include "cli/rest_client.h"
+#include "net/https_client.h"
 
 namespace atrest::cli {
 namespace {
@@ -18,7 +18,7 @@ constexpr const char* kGroupsApiVersion = "2021-04-01";
 // "https://management.<domain>[:port]" -> "https://vault.<domain>[:port]",
 // the audience of the key vault data plane (api/services.h Audiences()).
 Result<std::string> VaultResourceFor(const std::string& management) {
-  ASSIGN_OR_RETURN(HttpsUrl url, HttpsUrl::Parse(management));
+  ASSIGN_OR_RETURN(net::HttpsUrl url, net::HttpsUrl::Parse(management));
   const size_t dot = url.host.find('.');
   if (dot == std::string::npos || dot + 1 == url.host.size()) {
     return InvalidArgumentError("--management-endpoint " + management +
@@ -38,15 +38,15 @@ Result<Token> RequestToken(const CliContext& ctx, const LoginOptions& o,
                            const std::string& authority,
                            const std::string& resource) {
   const env::WallTime requested_at = ctx.env.clock().Now();
-  HttpsRequest req = JsonRequest(
+  net::HttpsRequest req = JsonRequest(
       "POST",
-      authority + "/" + PercentEncode(o.tenant_id) + "/oauth2/v2.0/token",
+      authority + "/" + net::PercentEncode(o.tenant_id) + "/oauth2/v2.0/token",
       /*token=*/"");
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  req.body =
-      "grant_type=client_credentials&client_id=" + PercentEncode(o.client_id) +
-      "&client_secret=" + PercentEncode(o.client_secret) +
-      "&scope=" + PercentEncode(resource + "/.default");
+  req.body = "grant_type=client_credentials&client_id=" +
+             net::PercentEncode(o.client_id) +
+             "&client_secret=" + net::PercentEncode(o.client_secret) +
+             "&scope=" + net::PercentEncode(resource + "/.default");
   ASSIGN_OR_RETURN(json token, SendJson(ctx, req));
   if (!token.is_object() || !token.contains("access_token") ||
       !token["access_token"].is_string() || !token.contains("expires_in") ||
@@ -64,8 +64,8 @@ Result<Token> RequestToken(const CliContext& ctx, const LoginOptions& o,
 
 std::string GroupUrl(const Profile& p, const std::string& name) {
   std::string path = TrimSlash(p.management_endpoint) + "/subscriptions/" +
-                     PercentEncode(p.subscription_id) + "/resourcegroups";
-  if (!name.empty()) path += "/" + PercentEncode(name);
+                     net::PercentEncode(p.subscription_id) + "/resourcegroups";
+  if (!name.empty()) path += "/" + net::PercentEncode(name);
   return path + "?api-version=" + kGroupsApiVersion;
 }
 

@@ -7,9 +7,9 @@
 
 #include "base/base64.h"
 #include "base/bytes.h"
-#include "cli/https_client.h"
 #include "cli/profile.h"
 #include "cli/rest_client.h"
+#include "net/https_client.h"
 
 namespace atrest::cli {
 namespace {
@@ -63,16 +63,16 @@ Result<json> Call(const CliContext& ctx, const Session& s,
                   const json* body = nullptr,
                   const char* api_version = kVaultsApiVersion) {
   const std::string url = TrimSlash(s.profile.management_endpoint) +
-                          "/subscriptions/" + PercentEncode(s.subscription) +
-                          path +
+                          "/subscriptions/" +
+                          net::PercentEncode(s.subscription) + path +
                           (path.find('?') == std::string::npos ? "?" : "&") +
                           "api-version=" + api_version;
   return CallUrl(ctx, s, method, url, body);
 }
 
 std::string VaultPath(const VaultTarget& v) {
-  return "/resourceGroups/" + PercentEncode(v.resource_group) +
-         "/providers/Microsoft.KeyVault/vaults/" + PercentEncode(v.name);
+  return "/resourceGroups/" + net::PercentEncode(v.resource_group) +
+         "/providers/Microsoft.KeyVault/vaults/" + net::PercentEncode(v.name);
 }
 
 // az adds the resource group, parsed from the id, to every resource.
@@ -95,8 +95,8 @@ json WithResourceGroup(json resource) {
 Result<json> ListAllVaults(const CliContext& ctx, const Session& s) {
   std::string url =
       TrimSlash(s.profile.management_endpoint) + "/subscriptions/" +
-      PercentEncode(s.subscription) + "/resources?%24filter=" +
-      PercentEncode(std::string("resourceType eq '") + kVaultType + "'") +
+      net::PercentEncode(s.subscription) + "/resources?%24filter=" +
+      net::PercentEncode(std::string("resourceType eq '") + kVaultType + "'") +
       "&api-version=" + kResourcesApiVersion;
   json items = json::array();
   // Bounded, in case a server keeps answering with a nextLink.
@@ -268,10 +268,11 @@ Status KeyVaultCreate(const CliContext& ctx, const KeyVaultCreateOptions& o) {
   }
   std::string location = o.location;
   if (location.empty()) {
-    ASSIGN_OR_RETURN(json group, Call(ctx, s, "GET",
-                                      "/resourcegroups/" +
-                                          PercentEncode(o.vault.resource_group),
-                                      nullptr, kResourcesApiVersion));
+    ASSIGN_OR_RETURN(
+        json group,
+        Call(ctx, s, "GET",
+             "/resourcegroups/" + net::PercentEncode(o.vault.resource_group),
+             nullptr, kResourcesApiVersion));
     location = Str(group, "location");
   }
   json policies = json::array();
@@ -319,11 +320,11 @@ Status KeyVaultList(const CliContext& ctx, const std::string& resource_group,
     // az: the generic resources list, items without properties.
     ASSIGN_OR_RETURN(items, ListAllVaults(ctx, s));
   } else {
-    ASSIGN_OR_RETURN(json list,
-                     Call(ctx, s, "GET",
-                          "/resourceGroups/" + PercentEncode(resource_group) +
-                              "/providers/Microsoft.KeyVault/"
-                              "vaults"));
+    ASSIGN_OR_RETURN(json list, Call(ctx, s, "GET",
+                                     "/resourceGroups/" +
+                                         net::PercentEncode(resource_group) +
+                                         "/providers/Microsoft.KeyVault/"
+                                         "vaults"));
     if (list.is_object()) items = list.value("value", json::array());
   }
   json out = json::array();
@@ -380,8 +381,9 @@ Status KeyVaultPurge(const CliContext& ctx, const std::string& name,
     }
   }
   return Call(ctx, s, "POST",
-              "/providers/Microsoft.KeyVault/locations/" + PercentEncode(loc) +
-                  "/deletedVaults/" + PercentEncode(name) + "/purge")
+              "/providers/Microsoft.KeyVault/locations/" +
+                  net::PercentEncode(loc) + "/deletedVaults/" +
+                  net::PercentEncode(name) + "/purge")
       .status();
 }
 
@@ -444,7 +446,7 @@ Status KeyVaultAudit(const CliContext& ctx, const VaultTarget& target,
   ASSIGN_OR_RETURN(Session s, Start(ctx, target.subscription));
   ASSIGN_OR_RETURN(VaultTarget v, Resolve(ctx, s, target));
   std::string url = TrimSlash(s.profile.management_endpoint) +
-                    "/subscriptions/" + PercentEncode(s.subscription) +
+                    "/subscriptions/" + net::PercentEncode(s.subscription) +
                     VaultPath(v) +
                     "/auditEvents?api-version=" + kVaultsApiVersion +
                     "&%24skiptoken=" + std::to_string(after);

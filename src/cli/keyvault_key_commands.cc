@@ -7,10 +7,10 @@
 
 #include "base/base64.h"
 #include "base/bytes.h"
-#include "cli/https_client.h"
 #include "cli/pem_key.h"
 #include "cli/profile.h"
 #include "cli/rest_client.h"
+#include "net/https_client.h"
 
 namespace atrest::cli {
 namespace {
@@ -61,14 +61,14 @@ Result<json> Call(const CliContext& ctx, const DataPlane& dp,
 
 Result<std::string> KeyPath(const KeyTarget& key) {
   RETURN_IF_ERROR(Require(key.name, "--name/-n"));
-  return "/keys/" + PercentEncode(key.name);
+  return "/keys/" + net::PercentEncode(key.name);
 }
 
 // "/keys/<name>/<version>"; an empty version (a trailing slash) is the
 // latest (reference §1.3).
 Result<std::string> VersionPath(const KeyTarget& key) {
   ASSIGN_OR_RETURN(std::string path, KeyPath(key));
-  return path + "/" + PercentEncode(key.version);
+  return path + "/" + net::PercentEncode(key.version);
 }
 
 Result<int64_t> UnixSeconds(const std::string& iso, const char* flag) {
@@ -199,13 +199,13 @@ Status KeyDelete(const CliContext& ctx, const KeyTarget& key) {
 Status KeyRecover(const CliContext& ctx, const KeyTarget& key) {
   RETURN_IF_ERROR(Require(key.name, "--name/-n"));
   return KeyCall(ctx, key.vault_name, "POST",
-                 "/deletedkeys/" + PercentEncode(key.name) + "/recover");
+                 "/deletedkeys/" + net::PercentEncode(key.name) + "/recover");
 }
 
 Status KeyPurge(const CliContext& ctx, const KeyTarget& key) {
   RETURN_IF_ERROR(Require(key.name, "--name/-n"));
   ASSIGN_OR_RETURN(DataPlane dp, Open(ctx, key.vault_name));
-  return Call(ctx, dp, "DELETE", "/deletedkeys/" + PercentEncode(key.name))
+  return Call(ctx, dp, "DELETE", "/deletedkeys/" + net::PercentEncode(key.name))
       .status();
 }
 

@@ -39,7 +39,7 @@ std::string TrimSlash(std::string s) {
   return s;
 }
 
-Status ResponseError(const HttpsResponse& res) {
+Status ResponseError(const net::HttpsResponse& res) {
   json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
   std::string code, message;
   if (j.is_object()) {
@@ -58,11 +58,11 @@ Status ResponseError(const HttpsResponse& res) {
   return Status(CodeForHttp(res.status), message, code);
 }
 
-HttpsRequest JsonRequest(std::string method, std::string url,
-                         const std::string& token, const json* body) {
-  HttpsRequest req{.method = std::move(method),
-                   .url = std::move(url),
-                   .headers = {{"Accept", "application/json"}}};
+net::HttpsRequest JsonRequest(std::string method, std::string url,
+                              const std::string& token, const json* body) {
+  net::HttpsRequest req{.method = std::move(method),
+                        .url = std::move(url),
+                        .headers = {{"Accept", "application/json"}}};
   if (!token.empty()) {
     req.headers.emplace_back("Authorization", "Bearer " + token);
   }
@@ -73,9 +73,10 @@ HttpsRequest JsonRequest(std::string method, std::string url,
   return req;
 }
 
-Result<json> SendJson(const CliContext& ctx, const HttpsRequest& request) {
-  ASSIGN_OR_RETURN(HttpsResponse res,
-                   SendHttps(request, HttpsOptions{.ca_files = ctx.ca_files}));
+Result<json> SendJson(const CliContext& ctx, const net::HttpsRequest& request) {
+  ASSIGN_OR_RETURN(
+      net::HttpsResponse res,
+      net::SendHttps(request, net::HttpsOptions{.ca_files = ctx.ca_files}));
   if (res.status < 200 || res.status > 299) return ResponseError(res);
   if (res.body.empty()) return json();
   json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);

@@ -17,8 +17,8 @@
 
 #include "base/status.h"
 #include "cli/commands.h"
-#include "cli/https_client.h"
 #include "cli/profile.h"
+#include "net/https_client.h"
 
 namespace atrest::cli {
 
@@ -28,19 +28,19 @@ std::string TrimSlash(std::string s);
 // The error a non-2xx response carries: ARM's and Key Vault's
 // {"error":{"code","message"}} or OAuth's {"error","error_description"};
 // "the server answered HTTP <n>" when it carries none.
-Status ResponseError(const HttpsResponse& res);
+Status ResponseError(const net::HttpsResponse& res);
 
 // A request with "Accept: application/json", "Authorization: Bearer
 // <token>" unless `token` is empty, and `body` (when given) as JSON.
-HttpsRequest JsonRequest(std::string method, std::string url,
-                         const std::string& token,
-                         const nlohmann::json* body = nullptr);
+net::HttpsRequest JsonRequest(std::string method, std::string url,
+                              const std::string& token,
+                              const nlohmann::json* body = nullptr);
 
 // Sends `request` trusting ctx.ca_files. Returns the 2xx body as JSON (null
 // for an empty body), the response's error for other statuses, or
 // Unavailable for a 2xx body that is not JSON.
 Result<nlohmann::json> SendJson(const CliContext& ctx,
-                                const HttpsRequest& request);
+                                const net::HttpsRequest& request);
 
 // SendJson(JsonRequest(...)): an authenticated JSON call to `url`.
 Result<nlohmann::json> CallJson(const CliContext& ctx,

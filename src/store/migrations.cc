@@ -170,10 +170,56 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_by_vault ON audit_events (vault_key, seq);
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// AI accounts and their stored objects. Like a vault, an account has no
+// foreign key to its group (it can move between groups and subscriptions);
+// AccountRepo checks that the group exists. Deleting an account takes its
+// object rows; blobs are the caller's to delete.
+constexpr std::string_view kAccounts = R"sql(
+CREATE TABLE accounts (
+  uid TEXT NOT NULL PRIMARY KEY,
+  name_key TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  subscription_id TEXT NOT NULL REFERENCES subscriptions (id),
+  resource_group TEXT NOT NULL,
+  location TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  properties_json TEXT NOT NULL,
+  identity_principal_id TEXT NOT NULL,
+  sealed_api_keys BLOB NOT NULL,
+  encryption_json TEXT NOT NULL,
+  kek_json TEXT NOT NULL,
+  wrapped_aek BLOB NOT NULL,
+  key_status_json TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX accounts_by_subscription ON accounts (subscription_id, name_key);
+
+CREATE TABLE objects (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_uid TEXT NOT NULL REFERENCES accounts (uid) ON DELETE CASCADE,
+  id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  bytes BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  status_details TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  wrapped_dek BLOB NOT NULL,
+  blob TEXT NOT NULL,
+  UNIQUE (account_uid, id)
+);
+CREATE INDEX objects_by_account ON objects (account_uid, kind, seq);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "identity and management entities", kIdentitySchema},
     {2, "subscription aliases", kSubscriptionAliases},
     {3, "key vault", kKeyVault},
+    {4, "AI accounts and stored objects", kAccounts},
 }};
 
 }  // namespace

@@ -217,6 +217,66 @@ struct AuditEvent {
   friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
 };
 
+// ---- AI accounts and their files (DESIGN.md §3) ----
+//
+// As for vaults, the accounts service owns the meaning of the *_json
+// columns; the store keeps them as opaque text.
+
+// A Microsoft.CognitiveServices/accounts resource. Account names are unique
+// over the whole service ignoring case: each names its endpoint host
+// "<name>.openai.<domain>".
+struct Account {
+  // GUID fixed for the account's life, whatever its name, group or
+  // subscription: the associated data that binds its keys and objects.
+  std::string uid;
+  std::string name;  // As created.
+  std::string subscription_id;
+  std::string resource_group;
+  std::string location;  // Normalised ("westeurope").
+  std::string kind;      // "OpenAI".
+  std::string sku;       // "S0".
+  std::string tags_json;
+  std::string properties_json;  // What ARM echoes back, minus encryption.
+  // The system-assigned managed identity's object id; empty when none.
+  std::string identity_principal_id;
+  // key1 and key2 of the data plane, sealed by a root-derived key.
+  Bytes sealed_api_keys;
+  // The customer's encryption choice (key source, vault, key, version).
+  std::string encryption_json;
+  // The account encryption key (AEK), wrapped under the key named by
+  // `kek_json` (the service root key or a vault key version).
+  std::string kek_json;
+  Bytes wrapped_aek;
+  // Key state as last observed: active or inaccessible, why, since when,
+  // last successful check.
+  std::string key_status_json;
+  UnixSeconds created_at = 0;
+  UnixSeconds updated_at = 0;
+
+  friend bool operator==(const Account&, const Account&) = default;
+};
+
+// One stored object of an account: an uploaded file, a results file, a
+// model or a checkpoint. Its data key (DEK) is kept here wrapped by the
+// account's AEK, never in the blob, so deleting the row makes the blob
+// unreadable.
+struct StoredObject {
+  std::string account_uid;
+  std::string id;    // "file-<32 hex>", unique per account.
+  std::string kind;  // "file" (later: "model", "checkpoint").
+  std::string purpose;
+  std::string filename;
+  int64_t bytes = 0;  // Plaintext size.
+  std::string status;
+  std::string status_details;
+  UnixSeconds created_at = 0;
+  Bytes wrapped_dek;
+  std::string blob;  // Name in the blob store.
+  int64_t seq = 0;   // Assigned by the store on Create, increasing.
+
+  friend bool operator==(const StoredObject&, const StoredObject&) = default;
+};
+
 }  // namespace atrest::store
 
 #endif  // ATREST_STORE_MODEL_H_

@@ -214,6 +214,55 @@ class AuditRepo {
                                                size_t limit) = 0;
 };
 
+class AccountRepo {
+ public:
+  virtual ~AccountRepo() = default;
+  // NotFound when the subscription or resource group does not exist;
+  // AlreadyExists when the name (ignoring case) or uid is taken.
+  virtual Status Create(const Account& account) = 0;
+  // `name` matches ignoring ASCII case.
+  virtual Result<Account> Get(const std::string& name) = 0;
+  virtual Result<Account> GetByUid(const std::string& uid) = 0;
+  // Replaces everything but uid, name and created_at. Moving the account
+  // (subscription_id, resource_group) needs the target group to exist.
+  virtual Status Update(const Account& account) = 0;
+  // Ordered by name ignoring case; `resource_group` empty for all groups.
+  virtual Result<std::vector<Account>> ListBySubscription(
+      const std::string& subscription_id,
+      const std::string& resource_group) = 0;
+  // Every account, ordered by name ignoring case.
+  virtual Result<std::vector<Account>> List() = 0;
+  // Also deletes the account's object rows.
+  virtual Status Delete(const std::string& name) = 0;
+};
+
+class ObjectRepo {
+ public:
+  virtual ~ObjectRepo() = default;
+  // Assigns seq. NotFound when the account does not exist; AlreadyExists
+  // for a taken id.
+  virtual Result<int64_t> Create(const StoredObject& object) = 0;
+  virtual Result<StoredObject> Get(const std::string& account_uid,
+                                   const std::string& id) = 0;
+  // Replaces status, status_details and bytes.
+  virtual Status Update(const StoredObject& object) = 0;
+  struct ListQuery {
+    std::string kind = "file";
+    std::string purpose;    // Empty: any.
+    int64_t after_seq = 0;  // Objects past this seq in `ascending` order;
+                            // 0 = from the start.
+    bool ascending = true;  // By seq.
+    size_t limit = 100;
+  };
+  virtual Result<std::vector<StoredObject>> List(const std::string& account_uid,
+                                                 const ListQuery& query) = 0;
+  virtual Result<int64_t> Count(const std::string& account_uid) = 0;
+  // Blob names of every object of every account (for the orphan sweep).
+  virtual Result<std::vector<std::string>> ListBlobs() = 0;
+  virtual Status Delete(const std::string& account_uid,
+                        const std::string& id) = 0;
+};
+
 }  // namespace atrest::store
 
 #endif  // ATREST_STORE_REPOS_H_

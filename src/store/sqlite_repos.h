@@ -195,6 +195,42 @@ class SqliteAuditRepo final : public AuditRepo {
   Connection& c_;
 };
 
+class SqliteAccountRepo final : public AccountRepo {
+ public:
+  explicit SqliteAccountRepo(Connection& c) : c_(c) {}
+  Status Create(const Account& account) override;
+  Result<Account> Get(const std::string& name) override;
+  Result<Account> GetByUid(const std::string& uid) override;
+  Status Update(const Account& account) override;
+  Result<std::vector<Account>> ListBySubscription(
+      const std::string& subscription_id,
+      const std::string& resource_group) override;
+  Result<std::vector<Account>> List() override;
+  Status Delete(const std::string& name) override;
+
+ private:
+  Status RequireGroup(const std::string& subscription_id,
+                      const std::string& group);
+  Connection& c_;
+};
+
+class SqliteObjectRepo final : public ObjectRepo {
+ public:
+  explicit SqliteObjectRepo(Connection& c) : c_(c) {}
+  Result<int64_t> Create(const StoredObject& object) override;
+  Result<StoredObject> Get(const std::string& account_uid,
+                           const std::string& id) override;
+  Status Update(const StoredObject& object) override;
+  Result<std::vector<StoredObject>> List(const std::string& account_uid,
+                                         const ListQuery& query) override;
+  Result<int64_t> Count(const std::string& account_uid) override;
+  Result<std::vector<std::string>> ListBlobs() override;
+  Status Delete(const std::string& account_uid, const std::string& id) override;
+
+ private:
+  Connection& c_;
+};
+
 class SqliteTransaction final : public Transaction {
  public:
   explicit SqliteTransaction(Connection& c)
@@ -206,7 +242,9 @@ class SqliteTransaction final : public Transaction {
         signing_keys_(c),
         vaults_(c),
         vault_keys_(c),
-        audit_(c) {}
+        audit_(c),
+        accounts_(c),
+        objects_(c) {}
 
   TenantRepo& tenants() override { return tenants_; }
   SubscriptionRepo& subscriptions() override { return subscriptions_; }
@@ -217,6 +255,8 @@ class SqliteTransaction final : public Transaction {
   VaultRepo& vaults() override { return vaults_; }
   VaultKeyRepo& vault_keys() override { return vault_keys_; }
   AuditRepo& audit() override { return audit_; }
+  AccountRepo& accounts() override { return accounts_; }
+  ObjectRepo& objects() override { return objects_; }
 
  private:
   SqliteTenantRepo tenants_;
@@ -228,6 +268,8 @@ class SqliteTransaction final : public Transaction {
   SqliteVaultRepo vaults_;
   SqliteVaultKeyRepo vault_keys_;
   SqliteAuditRepo audit_;
+  SqliteAccountRepo accounts_;
+  SqliteObjectRepo objects_;
 };
 
 }  // namespace atrest::store::sqlite

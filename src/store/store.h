@@ -43,6 +43,8 @@ class Transaction {
   virtual VaultRepo& vaults() = 0;
   virtual VaultKeyRepo& vault_keys() = 0;
   virtual AuditRepo& audit() = 0;
+  virtual AccountRepo& accounts() = 0;
+  virtual ObjectRepo& objects() = 0;
 
  protected:
   ~Transaction() = default;  // Owned by the Store, never by callers.

@@ -1,4 +1,4 @@
-#include "cli/https_client.h"
+#include "net/https_client.h"
 
 // clang-format off
 #include <utility>  // Before Asio: Boost 1.74's awaitable.hpp needs it.
@@ -16,7 +16,7 @@
 #include <cctype>
 #include <charconv>
 
-namespace atrest::cli {
+namespace atrest::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -30,6 +30,14 @@ bool IsLocalhost(std::string_view host) {
   return host == "localhost" ||
          (host.size() > kSuffix.size() &&
           host.substr(host.size() - kSuffix.size()) == kSuffix);
+}
+
+// `host` is `domain` or a name under it (both lower case).
+bool InDomain(std::string_view host, std::string_view domain) {
+  return host == domain ||
+         (host.size() > domain.size() + 1 &&
+          host.substr(host.size() - domain.size()) == domain &&
+          host[host.size() - domain.size() - 1] == '.');
 }
 
 bool ValidHostChar(char c) {
@@ -154,7 +162,17 @@ Result<HttpsResponse> SendHttps(const HttpsRequest& request,
 
   auto& tcp = beast::get_lowest_layer(stream);
   tcp.expires_after(options.timeout);
-  if (IsLocalhost(url.host)) {
+  if (!options.connect_domain.empty() &&
+      InDomain(url.host, options.connect_domain)) {
+    asio::ip::address address =
+        asio::ip::make_address(options.connect_address, ec);
+    if (ec) {
+      return InvalidArgumentError("connect address '" +
+                                  options.connect_address +
+                                  "' is not an IP address");
+    }
+    tcp.connect(asio::ip::tcp::endpoint(address, url.port), ec);
+  } else if (IsLocalhost(url.host)) {
     tcp.connect(asio::ip::tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"),
                                         url.port),
                 ec);
@@ -200,8 +218,9 @@ Result<HttpsResponse> SendHttps(const HttpsRequest& request,
   HttpsResponse out;
   out.status = static_cast<int>(res.result_int());
   out.content_type = std::string(res[bhttp::field::content_type]);
+  out.www_authenticate = std::string(res[bhttp::field::www_authenticate]);
   out.body = std::move(res.body());
   return out;
 }
 
-}  // namespace atrest::cli
+}  // namespace atrest::net

@@ -1,4 +1,4 @@
-#include "cli/https_client.h"
+#include "net/https_client.h"
 
 #include <gtest/gtest.h>
 

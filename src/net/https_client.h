@@ -1,4 +1,5 @@
-// A blocking, one-shot HTTPS client for the command-line tools.
+// A blocking, one-shot HTTPS client: the command-line tools use it, and so
+// does the service itself when it calls a key vault (keys/keyvault_client.h).
 //
 // Each call opens a connection, verifies the server's certificate (TLS 1.2
 // or later, SNI, hostname check) against the system's CAs plus optional
@@ -8,8 +9,8 @@
 //
 // Thread safety: SendHttps keeps no state between calls; concurrent calls
 // are independent.
-#ifndef ATREST_CLI_HTTPS_CLIENT_H_
-#define ATREST_CLI_HTTPS_CLIENT_H_
+#ifndef ATREST_NET_HTTPS_CLIENT_H_
+#define ATREST_NET_HTTPS_CLIENT_H_
 
 #include <chrono>
 #include <cstdint>
@@ -20,7 +21,7 @@
 
 #include "base/status.h"
 
-namespace atrest::cli {
+namespace atrest::net {
 
 // An "https://host[:port][/path][?query]" URL, split for a request.
 struct HttpsUrl {
@@ -50,6 +51,9 @@ struct HttpsRequest {
 struct HttpsResponse {
   int status = 0;
   std::string content_type;
+  // WWW-Authenticate, when the server sent one (Key Vault's challenge names
+  // the vault's tenant there).
+  std::string www_authenticate;
   std::string body;
 };
 
@@ -60,6 +64,12 @@ struct HttpsOptions {
   std::chrono::seconds timeout{30};
   // Responses larger than this fail.
   uint64_t max_body_bytes = 64ull << 20;
+  // When set, hosts equal to `connect_domain` or ending in "." +
+  // `connect_domain` are reached at `connect_address` (an IP literal)
+  // without DNS: the server calling its own surfaces under a domain that
+  // DNS may not know. The certificate is still checked against the name.
+  std::string connect_domain;
+  std::string connect_address;
 };
 
 // Sends `request` and returns the response, whatever its status code.
@@ -69,6 +79,6 @@ struct HttpsOptions {
 Result<HttpsResponse> SendHttps(const HttpsRequest& request,
                                 const HttpsOptions& options);
 
-}  // namespace atrest::cli
+}  // namespace atrest::net
 
-#endif  // ATREST_CLI_HTTPS_CLIENT_H_
+#endif  // ATREST_NET_HTTPS_CLIENT_H_
