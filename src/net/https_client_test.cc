@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace atrest::cli {
+namespace atrest::net {
 namespace {
 
 TEST(HttpsUrlTest, ParsesHostPortPathAndQuery) {
@@ -71,4 +71,4 @@ TEST(SendHttpsTest, MissingCaFileIsAnError) {
 }
 
 }  // namespace
-}  // namespace atrest::cli
+}  // namespace atrest::net
