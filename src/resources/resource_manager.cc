@@ -25,6 +25,8 @@ std::string ActionName(Action action, std::string_view scope) {
       return type + "/delete";
     case Action::kAssignRoles:
       return "Microsoft.Authorization/roleAssignments/write";
+    case Action::kOpenAiData:
+      return "Microsoft.CognitiveServices/accounts/OpenAI/*";
   }
   return "";
 }

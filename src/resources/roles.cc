@@ -51,6 +51,15 @@ const std::vector<RoleDefinition>& BuiltInRoles() {
       {.name = "Key Vault Reader",
        .id = "21090545-7ca7-4776-b22c-e363652d74d2",
        .key_read = true},
+      {.name = "Cognitive Services OpenAI User",
+       .id = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+       .openai_data = true},
+      {.name = "Cognitive Services OpenAI Contributor",
+       .id = "a001fd3d-188f-4b5d-821b-7da978bf7442",
+       .openai_data = true},
+      {.name = "Cognitive Services User",
+       .id = "a97b65f3-24c7-4388-baec-2e87135dc908",
+       .openai_data = true},
   };
   return roles;
 }
@@ -77,6 +86,8 @@ bool Allows(const RoleDefinition& role, Action action) {
       return role.write;
     case Action::kAssignRoles:
       return role.assign_roles;
+    case Action::kOpenAiData:
+      return role.openai_data;
   }
   return false;
 }

@@ -18,6 +18,9 @@ enum class Action {
   kWrite,        // PUT, PATCH, POST actions
   kDelete,       // DELETE
   kAssignRoles,  // Microsoft.Authorization/roleAssignments/write and delete
+  // Data actions of an AI account's data plane (files, fine-tuning, models,
+  // inference: Microsoft.CognitiveServices/accounts/OpenAI/*).
+  kOpenAiData,
 };
 
 struct RoleDefinition {
@@ -30,6 +33,9 @@ struct RoleDefinition {
   bool key_read = false;    // get, list
   bool key_crypto = false;  // encrypt, decrypt, wrapKey, unwrapKey, sign...
   bool key_manage = false;  // create, import, update, delete, recover...
+  // AI account data actions (Action::kOpenAiData). As in Azure, Owner and
+  // Contributor do not grant them; the Cognitive Services data roles do.
+  bool openai_data = false;
 };
 
 const std::vector<RoleDefinition>& BuiltInRoles();

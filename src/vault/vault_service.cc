@@ -477,6 +477,14 @@ Result<VaultInfo> VaultService::GetVault(const identity::Caller& caller,
   return info;
 }
 
+Result<VaultInfo> VaultService::DescribeVault(const std::string& name) {
+  ASSIGN_OR_RETURN(VaultInfo info, impl_->Load(name));
+  if (info.row.deleted_at != 0) {
+    return NotFoundError("vault '" + name + "' is deleted");
+  }
+  return info;
+}
+
 Result<std::vector<VaultInfo>> VaultService::ListVaults(
     const identity::Caller& caller, const std::string& subscription_id,
     const std::string& resource_group) {

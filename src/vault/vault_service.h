@@ -200,6 +200,13 @@ class VaultService {
       const identity::Caller& caller, const VaultRef& ref, int64_t after_seq,
       size_t limit);
 
+  // A live vault's definition, for another resource provider that checks
+  // a vault it is asked to use (an AI account's customer-managed key: its
+  // region, recoverability, permission model and firewall). No caller:
+  // it reveals nothing that the data plane's challenge and answers do not,
+  // and it grants no access. NotFound for no live vault of that name.
+  Result<VaultInfo> DescribeVault(const std::string& name);
+
   // ---- Data plane (<vault>.vault.<domain>). ----
 
   // The tenant a vault's challenge names; NotFound for no live vault.

@@ -1,0 +1,322 @@
+#include "keys/keyvault_client.h"
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "base/base64.h"
+
+namespace atrest::keys {
+namespace {
+
+using nlohmann::json;
+
+Status UriInvalid(std::string_view uri, std::string_view why) {
+  return Status(StatusCode::kInvalidArgument,
+                "The key URI '" + std::string(uri) + "' is not a key vault " +
+                    "key identifier (https://<vault>/keys/<name>[/<version>])" +
+                    ": " + std::string(why) + ".",
+                "KeyVaultUriInvalid");
+}
+
+bool ValidKeyName(std::string_view s) {
+  if (s.empty() || s.size() > 127) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+  }
+  return true;
+}
+
+bool ValidVersion(std::string_view s) {
+  if (s.size() != 32) return false;
+  for (char c : s) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// `name="value"` from a WWW-Authenticate header.
+std::string ChallengeParam(std::string_view header, std::string_view name) {
+  std::string key = std::string(name) + "=\"";
+  size_t at = header.find(key);
+  if (at == std::string_view::npos) return "";
+  size_t start = at + key.size();
+  size_t end = header.find('"', start);
+  if (end == std::string_view::npos) return "";
+  return std::string(header.substr(start, end - start));
+}
+
+// The vault's error as a Status: reason "code" or "code/innererror".
+Status VaultError(const net::HttpsResponse& res) {
+  json body = json::parse(res.body, nullptr, false);
+  std::string code = "HTTP" + std::to_string(res.status);
+  std::string message =
+      "the key vault answered HTTP " + std::to_string(res.status);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    const json& e = body["error"];
+    if (e.contains("code") && e["code"].is_string()) {
+      code = e["code"].get<std::string>();
+    }
+    if (e.contains("message") && e["message"].is_string()) {
+      message = e["message"].get<std::string>();
+    }
+    if (e.contains("innererror") && e["innererror"].is_object() &&
+        e["innererror"].contains("code") &&
+        e["innererror"]["code"].is_string()) {
+      code += "/" + e["innererror"]["code"].get<std::string>();
+    }
+  }
+  StatusCode sc = StatusCode::kInternal;
+  switch (res.status) {
+    case 400:
+      sc = StatusCode::kInvalidArgument;
+      break;
+    case 401:
+      sc = StatusCode::kUnauthenticated;
+      break;
+    case 403:
+      sc = StatusCode::kPermissionDenied;
+      break;
+    case 404:
+      sc = StatusCode::kNotFound;
+      break;
+    case 409:
+      sc = StatusCode::kFailedPrecondition;
+      break;
+    case 429:
+      sc = StatusCode::kResourceExhausted;
+      break;
+    default:
+      sc = res.status >= 500 ? StatusCode::kUnavailable : StatusCode::kInternal;
+  }
+  return Status(sc, message, code);
+}
+
+}  // namespace
+
+Result<std::string> VaultKeyId::NormalizeVaultUri(std::string_view vault_uri) {
+  Result<net::HttpsUrl> url = net::HttpsUrl::Parse(vault_uri);
+  if (!url.ok()) return UriInvalid(vault_uri, url.status().message());
+  if (url->target != "/") {
+    return UriInvalid(vault_uri, "a vault URI has no path or query");
+  }
+  return "https://" + url->HostHeader();
+}
+
+Result<VaultKeyId> VaultKeyId::Parse(std::string_view key_uri) {
+  Result<net::HttpsUrl> url = net::HttpsUrl::Parse(key_uri);
+  if (!url.ok()) return UriInvalid(key_uri, url.status().message());
+  std::string_view path = url->target;
+  if (path.find('?') != std::string_view::npos) {
+    return UriInvalid(key_uri, "it has a query");
+  }
+  constexpr std::string_view kKeys = "/keys/";
+  if (path.substr(0, kKeys.size()) != kKeys) {
+    return UriInvalid(key_uri, "its path does not start with /keys/");
+  }
+  path.remove_prefix(kKeys.size());
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  VaultKeyId id;
+  id.vault_uri = "https://" + url->HostHeader();
+  size_t slash = path.find('/');
+  id.name = std::string(path.substr(0, slash));
+  if (slash != std::string_view::npos) {
+    id.version = std::string(path.substr(slash + 1));
+    if (!ValidVersion(id.version)) {
+      return UriInvalid(key_uri, "the key version is not 32 hex digits");
+    }
+  }
+  if (!ValidKeyName(id.name)) {
+    return UriInvalid(key_uri,
+                      "the key name is not 1-127 letters, digits "
+                      "and dashes");
+  }
+  return id;
+}
+
+std::string VaultKeyId::ToString() const {
+  return vault_uri + "/keys/" + name + (version.empty() ? "" : "/" + version);
+}
+
+KeyVaultClient::KeyVaultClient(net::HttpsOptions options)
+    : options_(std::move(options)) {}
+
+Result<net::HttpsResponse> KeyVaultClient::Send(const std::string& method,
+                                                const std::string& url,
+                                                const std::string& body,
+                                                const std::string& token) {
+  net::HttpsRequest req{.method = method, .url = url};
+  req.headers.emplace_back("Accept", "application/json");
+  req.headers.emplace_back("User-Agent", "atrest-kek");
+  if (!token.empty()) {
+    req.headers.emplace_back("Authorization", "Bearer " + token);
+  }
+  if (!body.empty()) {
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = body;
+  }
+  Result<net::HttpsResponse> res = net::SendHttps(req, options_);
+  if (!res.ok()) {
+    return Status(
+        res.status().code(),
+        "The key vault could not be reached: " + res.status().message(),
+        "VaultUnreachable");
+  }
+  return res;
+}
+
+Result<VaultChallenge> KeyVaultClient::Challenge(const std::string& vault_uri) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = challenges_.find(vault_uri);
+    if (it != challenges_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(
+      net::HttpsResponse res,
+      Send("GET",
+           vault_uri + "/keys?api-version=" + kApiVersion + "&maxresults=1", "",
+           ""));
+  if (res.status != 401 || res.www_authenticate.empty()) {
+    if (res.status == 404) return VaultError(res);
+    return Status(StatusCode::kUnavailable,
+                  "The key vault at " + vault_uri +
+                      " did not answer with a Key Vault challenge (HTTP " +
+                      std::to_string(res.status) + ").",
+                  "VaultUnreachable");
+  }
+  std::string authority = ChallengeParam(res.www_authenticate, "authorization");
+  if (authority.empty()) {
+    authority = ChallengeParam(res.www_authenticate, "authorization_uri");
+  }
+  VaultChallenge c;
+  c.resource = ChallengeParam(res.www_authenticate, "resource");
+  if (c.resource.empty())
+    c.resource = ChallengeParam(res.www_authenticate, "scope");
+  while (!authority.empty() && authority.back() == '/') authority.pop_back();
+  size_t slash = authority.rfind('/');
+  if (slash != std::string::npos) c.tenant_id = authority.substr(slash + 1);
+  if (c.tenant_id.empty() || c.resource.empty()) {
+    return Status(StatusCode::kUnavailable,
+                  "The key vault's challenge names no tenant or resource.",
+                  "VaultUnreachable");
+  }
+  std::lock_guard lock(mu_);
+  challenges_[vault_uri] = c;
+  return c;
+}
+
+Result<std::string> KeyVaultClient::Call(const VaultKeyId& id,
+                                         const std::string& method,
+                                         const std::string& path,
+                                         const std::string& body,
+                                         const TokenSource& tokens) {
+  ASSIGN_OR_RETURN(VaultChallenge challenge, Challenge(id.vault_uri));
+  ASSIGN_OR_RETURN(std::string token,
+                   tokens(challenge.tenant_id, challenge.resource));
+  ASSIGN_OR_RETURN(
+      net::HttpsResponse res,
+      Send(method,
+           id.vault_uri + path + "?api-version=" + std::string(kApiVersion),
+           body, token));
+  if (res.status / 100 != 2) return VaultError(res);
+  return std::move(res.body);
+}
+
+Result<VaultKeyInfo> KeyVaultClient::GetKey(const VaultKeyId& id,
+                                            const TokenSource& tokens) {
+  std::string path = "/keys/" + id.name;
+  if (!id.version.empty()) path += "/" + id.version;
+  ASSIGN_OR_RETURN(std::string body, Call(id, "GET", path, "", tokens));
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("key") || !j["key"].is_object()) {
+    return Status(StatusCode::kUnavailable,
+                  "The key vault's answer is not a key bundle.",
+                  "VaultUnreachable");
+  }
+  const json& key = j["key"];
+  VaultKeyInfo info;
+  info.kty = key.value("kty", "");
+  Result<VaultKeyId> kid = VaultKeyId::Parse(key.value("kid", ""));
+  if (!kid.ok()) {
+    return Status(StatusCode::kUnavailable,
+                  "The key vault's answer has no valid kid.",
+                  "VaultUnreachable");
+  }
+  info.id = *kid;
+  if (key.contains("n") && key["n"].is_string()) {
+    Result<Bytes> n = Base64UrlDecode(key["n"].get<std::string>());
+    if (n.ok()) {
+      size_t lead = 0;
+      while (lead < n->size() && (*n)[lead] == 0) ++lead;
+      info.key_bits = static_cast<int>((n->size() - lead) * 8);
+    }
+  }
+  if (key.contains("key_ops") && key["key_ops"].is_array()) {
+    for (const json& op : key["key_ops"]) {
+      if (op.is_string()) info.key_ops.push_back(op.get<std::string>());
+    }
+  }
+  if (j.contains("attributes") && j["attributes"].is_object()) {
+    const json& a = j["attributes"];
+    info.enabled = a.value("enabled", true);
+    if (a.contains("nbf") && a["nbf"].is_number()) {
+      info.not_before = a["nbf"].get<int64_t>();
+    }
+    if (a.contains("exp") && a["exp"].is_number()) {
+      info.expires = a["exp"].get<int64_t>();
+    }
+    info.recovery_level = a.value("recoveryLevel", "");
+  }
+  return info;
+}
+
+Result<std::pair<std::string, Bytes>> KeyVaultClient::WrapKey(
+    const VaultKeyId& id, const crypto::SecretBytes& key,
+    const TokenSource& tokens) {
+  std::string path = "/keys/" + id.name;
+  if (!id.version.empty()) path += "/" + id.version;
+  json req = {{"alg", kAlgorithm},
+              {"value", Base64UrlEncode(key.RevealSecret())}};
+  ASSIGN_OR_RETURN(std::string body,
+                   Call(id, "POST", path + "/wrapkey", req.dump(), tokens));
+  json j = json::parse(body, nullptr, false);
+  Result<VaultKeyId> kid =
+      VaultKeyId::Parse(j.is_object() ? j.value("kid", "") : "");
+  Result<Bytes> value = Base64UrlDecode(j.is_object() && j.contains("value") &&
+                                                j["value"].is_string()
+                                            ? j["value"].get<std::string>()
+                                            : "");
+  if (!kid.ok() || kid->version.empty() || !value.ok() || value->empty()) {
+    return Status(StatusCode::kUnavailable,
+                  "The key vault's wrapKey answer is malformed.",
+                  "VaultUnreachable");
+  }
+  return std::make_pair(kid->version, std::move(*value));
+}
+
+Result<crypto::SecretBytes> KeyVaultClient::UnwrapKey(
+    const VaultKeyId& id, ByteView wrapped, const TokenSource& tokens) {
+  std::string path = "/keys/" + id.name;
+  if (!id.version.empty()) path += "/" + id.version;
+  json req = {{"alg", kAlgorithm}, {"value", Base64UrlEncode(wrapped)}};
+  ASSIGN_OR_RETURN(std::string body,
+                   Call(id, "POST", path + "/unwrapkey", req.dump(), tokens));
+  json j = json::parse(body, nullptr, false);
+  std::string value =
+      j.is_object() && j.contains("value") && j["value"].is_string()
+          ? j["value"].get<std::string>()
+          : "";
+  // Wipe the JSON copies of the key as far as we hold them.
+  std::fill(body.begin(), body.end(), '\0');
+  Result<Bytes> key = Base64UrlDecode(value);
+  std::fill(value.begin(), value.end(), '\0');
+  if (!key.ok() || key->empty()) {
+    return Status(StatusCode::kUnavailable,
+                  "The key vault's unwrapKey answer is malformed.",
+                  "VaultUnreachable");
+  }
+  crypto::SecretBytes out = crypto::SecretBytes::CopyFrom(*key);
+  std::fill(key->begin(), key->end(), uint8_t{0});
+  return out;
+}
+
+}  // namespace atrest::keys
