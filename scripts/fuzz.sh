@@ -23,6 +23,8 @@ ALL_TARGETS=(
   "jwk_fuzzer:jwk:8192"
   "base64_fuzzer:base64:4096"
   "vault_config_fuzzer:vault_config:8192"
+  "jsonl_fuzzer:jsonl:16384"
+  "multipart_fuzzer:multipart:16384"
 )
 
 selected=("$@")

@@ -1,5 +1,7 @@
 #include "api/arm.h"
 
+#include <ctime>
+
 namespace atrest::api {
 namespace {
 
@@ -28,6 +30,33 @@ std::string DefaultCode(StatusCode code) {
 }
 
 }  // namespace
+
+std::string Iso8601(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<OptionalTags> TagsOf(const nlohmann::json& body) {
+  auto it = body.find("tags");
+  if (it == body.end() || it->is_null()) return OptionalTags();
+  if (!it->is_object())
+    return Status(StatusCode::kInvalidArgument, "tags must be an object",
+                  "InvalidRequestContent");
+  std::map<std::string, std::string> tags;
+  for (const auto& [k, v] : it->items()) {
+    if (!v.is_string()) {
+      return Status(StatusCode::kInvalidArgument,
+                    "tag '" + k + "' must have a string value",
+                    "InvalidRequestContent");
+    }
+    tags[k] = v.get<std::string>();
+  }
+  return OptionalTags(std::move(tags));
+}
 
 http::Response ArmError(const Status& status) {
   std::string code =

@@ -4,7 +4,10 @@
 #ifndef ATREST_API_ARM_H_
 #define ATREST_API_ARM_H_
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "api/services.h"
 #include "http/request.h"
@@ -24,6 +27,14 @@ Status RequireApiVersion(const http::Request& request);
 // surface). Unauthenticated with ARM's reason codes otherwise.
 Result<identity::Caller> AuthenticateArm(http::Request& request,
                                          Services& services);
+
+// "2026-12-05T19:43:39Z".
+std::string Iso8601(int64_t unix_seconds);
+
+// "tags" of a request body: absent or null gives nullopt; InvalidArgument
+// "InvalidRequestContent" unless an object of strings.
+using OptionalTags = std::optional<std::map<std::string, std::string>>;
+Result<OptionalTags> TagsOf(const nlohmann::json& body);
 
 // The body as a JSON object; InvalidArgument "InvalidRequestContent".
 Result<nlohmann::json> JsonBody(const http::Request& request);

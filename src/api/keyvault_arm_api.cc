@@ -28,15 +28,6 @@ constexpr const char* kAccessPolicyType =
 constexpr size_t kAuditPage = 100;
 constexpr size_t kAuditMaxPage = 1000;
 
-std::string Iso8601(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -116,22 +107,6 @@ http::Response JsonResponse(int status, const json& j) {
 }
 
 json List(json items) { return {{"value", std::move(items)}}; }
-
-// "tags" of a request body: absent or null gives nullopt.
-using OptionalTags = std::optional<std::map<std::string, std::string>>;
-Result<OptionalTags> TagsOf(const json& body) {
-  auto it = body.find("tags");
-  if (it == body.end() || it->is_null()) return OptionalTags();
-  if (!it->is_object()) return BadContent("tags must be an object");
-  std::map<std::string, std::string> tags;
-  for (const auto& [k, v] : it->items()) {
-    if (!v.is_string()) {
-      return BadContent("tag '" + k + "' must have a string value");
-    }
-    tags[k] = v.get<std::string>();
-  }
-  return OptionalTags(std::move(tags));
-}
 
 http::Response PutVault(http::Request& r, Services& s,
                         const identity::Caller& caller) {

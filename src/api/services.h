@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "accounts/account_service.h"
+#include "files/file_service.h"
 #include "http/metrics.h"
 #include "identity/identity_service.h"
 #include "resources/resource_manager.h"
@@ -18,8 +20,10 @@ namespace atrest::api {
 struct Services {
   identity::IdentityService& identity;
   resources::ResourceManager& resources;
-  http::MetricsRegistry* metrics = nullptr;  // May be null.
-  vault::VaultService* vaults = nullptr;     // Null: no vault surfaces.
+  http::MetricsRegistry* metrics = nullptr;      // May be null.
+  vault::VaultService* vaults = nullptr;         // Null: no vault surfaces.
+  accounts::AccountService* accounts = nullptr;  // Null: no AI accounts.
+  files::FileService* files = nullptr;
   std::string domain = "localhost";
   uint16_t port = 443;  // The public HTTPS port, for audiences and URLs.
 

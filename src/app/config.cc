@@ -118,6 +118,10 @@ const std::vector<Setting>& Table() {
       Make("vault.maintenance_seconds",
            "how often scheduled purges and key rotations run",
            IntField(&Config::vault_maintenance_seconds, 1, 86400)),
+      Make("accounts.kek_recheck_seconds",
+           "how long an account key unwrapped by a customer-managed key is "
+           "used before the key vault is asked again",
+           IntField(&Config::kek_recheck_seconds, 1, 86400)),
   };
   return table;
 }

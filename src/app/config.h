@@ -52,6 +52,10 @@ struct Config {
   bool hsm_module_may_wait = true;
   // [vault]
   int vault_maintenance_seconds = 60;  // Purges and rotations run this often.
+  // [accounts]: an unwrapped account key is trusted this long before the
+  // key vault is asked again; every account with a customer-managed key is
+  // rechecked this often (built-in vault changes act at once).
+  int kek_recheck_seconds = 300;
 };
 
 // One configurable setting, for the loader and for `atrest serve --help`.

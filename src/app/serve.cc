@@ -6,12 +6,18 @@
 #include <mutex>
 #include <thread>
 
+#include "accounts/account_keys.h"
+#include "accounts/account_service.h"
+#include "api/accounts_arm_api.h"
 #include "api/keyvault_api.h"
 #include "api/keyvault_arm_api.h"
 #include "api/login_api.h"
 #include "api/management_api.h"
+#include "api/openai_api.h"
 #include "api/system_api.h"
 #include "app/bootstrap.h"
+#include "blob/fs_blob_store.h"
+#include "files/file_service.h"
 #include "hsm/softhsm.h"
 #include "http/server.h"
 #include "http/shutdown_signal.h"
@@ -29,6 +35,10 @@ struct Runtime {
   std::unique_ptr<hsm::Token> hsm_token;
   vault::EventBus events;
   std::unique_ptr<vault::VaultService> vaults;
+  std::unique_ptr<blob::FsBlobStore> blobs;
+  std::unique_ptr<accounts::AccountKeys> account_keys;
+  std::unique_ptr<accounts::AccountService> accounts;
+  std::unique_ptr<files::FileService> files;
   http::MetricsRegistry metrics;
   std::unique_ptr<std::ofstream> log_file;
   std::unique_ptr<http::AccessLog> access_log;
@@ -112,18 +122,6 @@ Status Run(const Config& config, std::ostream& out) {
       [&rt](const std::string& sub, const std::string& group) {
         return rt.vaults->DeleteVaultsInGroup(sub, group);
       });
-  rt.services =
-      std::make_unique<api::Services>(api::Services{.identity = *rt.identity,
-                                                    .resources = *rt.resources,
-                                                    .metrics = &rt.metrics,
-                                                    .vaults = rt.vaults.get(),
-                                                    .domain = config.domain,
-                                                    .port = config.port});
-
-  ASSIGN_OR_RETURN(BootstrapResult boot,
-                   Bootstrap(env, *rt.store, *rt.identity, *rt.resources, dir,
-                             rt.services->Origin("management")));
-
   http::TlsFiles tls;
   if (config.tls_cert_file.empty()) {
     ASSIGN_OR_RETURN(tls, http::EnsureTlsMaterial(env, dir, config.domain));
@@ -131,6 +129,61 @@ Status Run(const Config& config, std::ostream& out) {
     ASSIGN_OR_RETURN(tls, http::UserTlsMaterial(env, config.tls_cert_file,
                                                 config.tls_key_file));
   }
+
+  // AI accounts. Key vaults, the built-in one included, are reached over
+  // HTTPS as a client would: the built-in vault's names resolve to this
+  // server, whose certificate is checked against its own CA.
+  accounts::AccountKeysOptions key_options;
+  key_options.kek_recheck = std::chrono::seconds(config.kek_recheck_seconds);
+  key_options.builtin_vault_suffix = "vault." + config.domain;
+  if (!tls.ca_cert_path.empty()) {
+    key_options.vault_https.ca_files.push_back(tls.ca_cert_path);
+  }
+  key_options.vault_https.connect_domain = config.domain;
+  key_options.vault_https.connect_address =
+      config.listen_address == "0.0.0.0" ? "127.0.0.1"
+      : config.listen_address == "::"    ? "::1"
+                                         : config.listen_address;
+  key_options.vault_https.timeout = std::chrono::seconds(10);
+  ASSIGN_OR_RETURN(rt.account_keys,
+                   accounts::AccountKeys::Create(
+                       *rt.store, env, root, *rt.identity, rt.vaults.get(),
+                       &rt.events, std::move(key_options)));
+  ASSIGN_OR_RETURN(auto api_key_seal, root.DeriveAead("accounts/api-keys"));
+  rt.accounts = std::make_unique<accounts::AccountService>(
+      *rt.store, env, std::move(api_key_seal), *rt.identity, *rt.resources,
+      *rt.account_keys);
+  ASSIGN_OR_RETURN(rt.blobs, blob::FsBlobStore::Open(env.fs(), dir + "/blobs"));
+  rt.files = std::make_unique<files::FileService>(
+      *rt.store, env, *rt.blobs, *rt.account_keys,
+      files::FileServiceOptions{
+          .max_file_bytes = static_cast<uint64_t>(config.max_upload_bytes)});
+  ASSIGN_OR_RETURN(int swept, rt.files->SweepOrphans());
+  if (swept > 0) {
+    std::cerr << "atrest: removed " << swept
+              << " blobs no file refers to (an interrupted upload or "
+                 "delete)\n";
+  }
+  rt.accounts->SetOnDeleted(
+      [&rt](const std::string& uid) { rt.files->DeleteAccountBlobs(uid); });
+  rt.resources->AddGroupDeletionHook(
+      [&rt](const std::string& sub, const std::string& group) {
+        return rt.accounts->DeleteAccountsInGroup(sub, group);
+      });
+
+  rt.services = std::make_unique<api::Services>(
+      api::Services{.identity = *rt.identity,
+                    .resources = *rt.resources,
+                    .metrics = &rt.metrics,
+                    .vaults = rt.vaults.get(),
+                    .accounts = rt.accounts.get(),
+                    .files = rt.files.get(),
+                    .domain = config.domain,
+                    .port = config.port});
+
+  ASSIGN_OR_RETURN(BootstrapResult boot,
+                   Bootstrap(env, *rt.store, *rt.identity, *rt.resources, dir,
+                             rt.services->Origin("management")));
 
   if (config.access_log == "-") {
     rt.access_log = std::make_unique<http::AccessLog>(std::cout);
@@ -153,6 +206,9 @@ Status Run(const Config& config, std::ostream& out) {
            config.hsm_module.empty() || !config.hsm_module_may_wait}));
   RETURN_IF_ERROR(
       api::RegisterKeyVaultManagementRoutes(rt.router, *rt.services));
+  RETURN_IF_ERROR(
+      api::RegisterAccountManagementRoutes(rt.router, *rt.services));
+  RETURN_IF_ERROR(api::RegisterOpenAiRoutes(rt.router, *rt.services));
 
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   http::ServerOptions options{

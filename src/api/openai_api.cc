@@ -1,0 +1,407 @@
+#include "api/openai_api.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+#include <vector>
+
+#include "http/multipart.h"
+
+namespace atrest::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kBearer = "Bearer ";
+
+http::Response OpenAiError(int status, std::string_view code,
+                           std::string_view message,
+                           std::string_view type = "invalid_request_error") {
+  json j = {{"error",
+             {{"code", code},
+              {"message", message},
+              {"param", nullptr},
+              {"type", type}}}};
+  http::Response r = http::Response::Json(status, j.dump());
+  // The openai clients retry 409, 429 and 5xx unless told not to.
+  r.headers.Set("x-should-retry", "false");
+  return r;
+}
+
+http::Response FromStatus(const Status& s) {
+  int status = http::HttpStatusFor(s.code());
+  if (s.code() == StatusCode::kResourceExhausted) status = 413;
+  if (s.code() == StatusCode::kFailedPrecondition) status = 400;
+  std::string code = s.reason();
+  if (code.empty()) {
+    code = status == 404   ? "notFound"
+           : status == 403 ? "forbidden"
+           : status >= 500 ? "internalFailure"
+                           : "invalidPayload";
+  }
+  std::string message = status >= 500
+                            ? "The server had an internal error; see its log."
+                            : s.message();
+  return OpenAiError(status, code, message);
+}
+
+json FileJson(const store::StoredObject& f) {
+  return {{"object", "file"},
+          {"id", f.id},
+          {"bytes", f.bytes},
+          {"created_at", f.created_at},
+          {"filename", f.filename},
+          {"purpose", f.purpose},
+          {"status", f.status},
+          {"status_details",
+           f.status_details.empty() ? json() : json(f.status_details)}};
+}
+
+bool LooksLikeJwt(std::string_view token) {
+  return std::count(token.begin(), token.end(), '.') == 2;
+}
+
+// The account of the request's host, once the caller proved it may use it.
+Result<store::Account> Authenticate(http::Request& r, Services& s) {
+  Result<store::Account> account = s.accounts->AccountForHost(r.host_label);
+  if (!account.ok()) {
+    if (account.status().code() == StatusCode::kNotFound) {
+      return Status(StatusCode::kNotFound, "Resource not found", "404");
+    }
+    return account.status();
+  }
+  std::optional<std::string_view> key = r.headers.Get("api-key");
+  if (!key) {
+    std::optional<std::string_view> auth = r.headers.Get("Authorization");
+    if (auth && auth->size() > kBearer.size() &&
+        http::EqualsIgnoreCase(auth->substr(0, kBearer.size()), kBearer)) {
+      std::string_view token = auth->substr(kBearer.size());
+      if (LooksLikeJwt(token)) {
+        std::vector<std::string> audiences = {
+            "https://cognitiveservices.azure.com",
+            "https://cognitiveservices.azure.com/", "https://ai.azure.com",
+            "https://ai.azure.com/"};
+        for (const std::string& a : s.Audiences("cognitiveservices")) {
+          audiences.push_back(a);
+        }
+        Result<identity::Caller> caller =
+            s.identity.Authenticate(token, audiences, std::nullopt);
+        if (!caller.ok()) {
+          return Status(
+              StatusCode::kUnauthenticated,
+              "The access token is invalid: " + caller.status().message(),
+              "401");
+        }
+        r.caller_id = caller->object_id;
+        Status allowed = s.accounts->AuthorizeData(*caller, *account);
+        if (!allowed.ok()) {
+          return Status(StatusCode::kUnauthenticated,
+                        "The principal " + caller->object_id +
+                            " lacks a data role (Cognitive Services OpenAI "
+                            "User) on this account.",
+                        "PermissionDenied");
+        }
+        return account;
+      }
+      key = token;
+    }
+  }
+  if (!key) {
+    return Status(StatusCode::kUnauthenticated,
+                  "Access denied due to missing subscription key. Make sure "
+                  "to include subscription key when making requests to an "
+                  "API.",
+                  "401");
+  }
+  RETURN_IF_ERROR(s.accounts->CheckApiKey(*account, *key));
+  r.caller_id = "api-key";
+  return account;
+}
+
+using FileHandler = http::Response (*)(http::Request&, Services&,
+                                       const store::Account&);
+
+// Wraps a handler with the dated API's api-version rule and authentication.
+http::Handler Route(FileHandler fn, Services& s, bool dated) {
+  return [fn, &s, dated](http::Request& r) -> http::Response {
+    if (dated && !r.Query("api-version")) {
+      return OpenAiError(404, "404", "Resource not found");
+    }
+    Result<store::Account> account = Authenticate(r, s);
+    if (!account.ok()) return FromStatus(account.status());
+    return fn(r, s, *account);
+  };
+}
+
+http::Response ListFiles(http::Request& r, Services& s,
+                         const store::Account& account) {
+  files::FileService::ListQuery q;
+  if (auto p = r.Query("purpose")) q.purpose = std::string(*p);
+  if (auto a = r.Query("after")) q.after = std::string(*a);
+  if (auto o = r.Query("order")) {
+    if (*o != "asc" && *o != "desc") {
+      return OpenAiError(400, "invalidPayload", "order must be asc or desc");
+    }
+    q.ascending = *o == "asc";
+  }
+  if (auto l = r.Query("limit")) {
+    size_t limit = 0;
+    auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+    if (ec != std::errc() || ptr != l->data() + l->size() || limit < 1 ||
+        limit > 10000) {
+      return OpenAiError(400, "invalidPayload",
+                         "limit must be an integer from 1 to 10000");
+    }
+    q.limit = limit;
+  }
+  Result<files::FileService::Page> page = s.files->List(account, q);
+  if (!page.ok()) return FromStatus(page.status());
+  json data = json::array();
+  for (const store::StoredObject& f : page->items) data.push_back(FileJson(f));
+  json out = {
+      {"object", "list"},
+      {"data", data},
+      {"has_more", page->has_more},
+      {"first_id", page->items.empty() ? json() : json(page->items.front().id)},
+      {"last_id", page->items.empty() ? json() : json(page->items.back().id)}};
+  return http::Response::Json(200, out.dump());
+}
+
+http::Response UploadFile(http::Request& r, Services& s,
+                          const store::Account& account) {
+  Result<std::string> boundary =
+      http::MultipartBoundary(r.headers.Get("Content-Type").value_or(""));
+  if (!boundary.ok()) {
+    return OpenAiError(400, "invalidPayload",
+                       "The request must be multipart/form-data: " +
+                           boundary.status().message());
+  }
+  enum class Part { kNone, kFile, kPurpose, kOther };
+  Part part = Part::kNone;
+  std::string purpose;
+  bool saw_purpose = false;
+  std::unique_ptr<files::Upload> upload;
+  size_t other_bytes = 0;
+  http::MultipartCallbacks cb;
+  cb.on_part_begin = [&](const http::MultipartPartHeaders& h) -> Status {
+    if (h.name == "file") {
+      if (upload) return InvalidArgumentError("more than one file part");
+      ASSIGN_OR_RETURN(upload,
+                       s.files->BeginUpload(account, h.filename.value_or("")));
+      part = Part::kFile;
+    } else if (h.name == "purpose") {
+      saw_purpose = true;
+      part = Part::kPurpose;
+    } else {
+      part = Part::kOther;
+    }
+    return Status::Ok();
+  };
+  cb.on_part_data = [&](ByteView data) -> Status {
+    switch (part) {
+      case Part::kFile:
+        return upload->Write(data);
+      case Part::kPurpose:
+        if (purpose.size() + data.size() > 64) {
+          return InvalidArgumentError("Invalid value for purpose.");
+        }
+        purpose.append(data.begin(), data.end());
+        return Status::Ok();
+      default:
+        other_bytes += data.size();
+        if (other_bytes > 64 * 1024) {
+          return InvalidArgumentError(
+              "form fields other than file are too "
+              "large");
+        }
+        return Status::Ok();
+    }
+  };
+  cb.on_part_end = [&]() -> Status {
+    part = Part::kNone;
+    return Status::Ok();
+  };
+  Result<std::unique_ptr<http::MultipartParser>> parser =
+      http::MultipartParser::Create(*boundary, std::move(cb));
+  if (!parser.ok()) return FromStatus(parser.status());
+  std::vector<uint8_t> buf(256 * 1024);
+  while (true) {
+    Result<size_t> n = r.body_stream->Read(MutableByteView(buf));
+    if (!n.ok()) return FromStatus(n.status());
+    if (*n == 0) break;
+    Status fed = (*parser)->Feed(ByteView(buf.data(), *n));
+    if (!fed.ok()) {
+      if (fed.reason().empty()) {
+        fed = Status(fed.code(), fed.message(), "invalidPayload");
+      }
+      return FromStatus(fed);
+    }
+  }
+  if (Status done = (*parser)->Finish(); !done.ok()) {
+    return OpenAiError(400, "invalidPayload", done.message());
+  }
+  if (!upload) {
+    return OpenAiError(400, "invalidPayload",
+                       "The form has no file part named 'file'.");
+  }
+  if (!saw_purpose) {
+    return OpenAiError(400, "invalidPayload", "The form has no purpose field.");
+  }
+  Result<store::StoredObject> file = upload->Finish(purpose);
+  if (!file.ok()) return FromStatus(file.status());
+  http::Response res = http::Response::Json(201, FileJson(*file).dump());
+  res.headers.Set("Location", std::string(r.path) +
+                                  (r.path.back() == '/' ? "" : "/") + file->id);
+  return res;
+}
+
+http::Response GetFile(http::Request& r, Services& s,
+                       const store::Account& account) {
+  Result<store::StoredObject> f =
+      s.files->Get(account, std::string(r.PathParam("id")));
+  if (!f.ok()) return FromStatus(f.status());
+  return http::Response::Json(200, FileJson(*f).dump());
+}
+
+http::Response DeleteFile(http::Request& r, Services& s,
+                          const store::Account& account) {
+  const std::string id(r.PathParam("id"));
+  Status st = s.files->Delete(account, id);
+  if (!st.ok()) return FromStatus(st);
+  return http::Response::Json(
+      200, json{{"id", id}, {"object", "file"}, {"deleted", true}}.dump());
+}
+
+// One "bytes=a-b", "bytes=a-" or "bytes=-n" range of a body of `size`
+// bytes; nullopt when the header should be ignored (several ranges or an
+// unknown unit), an error when it cannot be satisfied.
+Result<std::optional<std::pair<uint64_t, uint64_t>>> ParseRange(
+    std::string_view header, uint64_t size) {
+  using Range = std::optional<std::pair<uint64_t, uint64_t>>;
+  constexpr std::string_view kUnit = "bytes=";
+  if (header.substr(0, kUnit.size()) != kUnit) return Range();
+  std::string_view spec = header.substr(kUnit.size());
+  if (spec.find(',') != std::string_view::npos) return Range();
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return Range();
+  auto number = [](std::string_view t, uint64_t* out) {
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), *out);
+    return !t.empty() && ec == std::errc() && p == t.data() + t.size();
+  };
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  uint64_t first = 0, last = 0;
+  if (a.empty()) {
+    uint64_t n = 0;
+    if (!number(b, &n) || n == 0) return OutOfRangeError("bad range");
+    if (size == 0) return OutOfRangeError("empty file");
+    first = n >= size ? 0 : size - n;
+    last = size - 1;
+  } else {
+    if (!number(a, &first)) return Range();
+    if (b.empty()) {
+      last = size == 0 ? 0 : size - 1;
+    } else if (!number(b, &last) || last < first) {
+      return Range();
+    }
+    if (first >= size) return OutOfRangeError("range starts past the end");
+    last = std::min(last, size - 1);
+  }
+  return Range(std::make_pair(first, last));
+}
+
+http::Response FileContent(http::Request& r, Services& s,
+                           const store::Account& account) {
+  Result<std::unique_ptr<files::Download>> opened =
+      s.files->Open(account, std::string(r.PathParam("id")));
+  if (!opened.ok()) return FromStatus(opened.status());
+  std::shared_ptr<files::Download> d = std::move(*opened);
+  const uint64_t size = d->size();
+  uint64_t first = 0, end = size;
+  int status = 200;
+  std::string content_range;
+  if (auto h = r.headers.Get("Range")) {
+    auto range = ParseRange(*h, size);
+    if (!range.ok()) {
+      http::Response res =
+          OpenAiError(416, "invalidPayload", "The range cannot be satisfied.");
+      res.headers.Set("Content-Range", "bytes */" + std::to_string(size));
+      return res;
+    }
+    if (*range) {
+      first = (*range)->first;
+      end = (*range)->second + 1;
+      status = 206;
+      content_range = "bytes " + std::to_string(first) + "-" +
+                      std::to_string(end - 1) + "/" + std::to_string(size);
+    }
+  }
+  // Plaintext is decrypted a window of whole segments at a time, so each
+  // segment is authenticated once, and handed out in the server's chunks.
+  struct State {
+    uint64_t next = 0;
+    uint64_t end = 0;
+    std::vector<uint8_t> pending;
+    size_t taken = 0;
+  };
+  auto state = std::make_shared<State>();
+  state->next = first;
+  state->end = end;
+  static constexpr uint64_t kWindow = 1 << 20;
+  http::BodyProducer producer = [d,
+                                 state](MutableByteView out) -> Result<size_t> {
+    if (state->taken == state->pending.size()) {
+      state->pending.clear();
+      state->taken = 0;
+      if (state->next >= state->end) return size_t{0};
+      const uint64_t n = std::min(kWindow, state->end - state->next);
+      RETURN_IF_ERROR(d->Read(state->next, n, [&](ByteView p) {
+        state->pending.insert(state->pending.end(), p.begin(), p.end());
+        return Status::Ok();
+      }));
+      state->next += n;
+    }
+    const size_t n = std::min(out.size(), state->pending.size() - state->taken);
+    std::copy_n(state->pending.data() + state->taken, n, out.data());
+    state->taken += n;
+    return n;
+  };
+  http::Response res =
+      http::Response::Stream(status, std::move(producer), end - first);
+  res.headers.Set("Accept-Ranges", "bytes");
+  if (!content_range.empty()) res.headers.Set("Content-Range", content_range);
+  return res;
+}
+
+}  // namespace
+
+Status RegisterOpenAiRoutes(http::Router& router, Services& services) {
+  if (services.accounts == nullptr || services.files == nullptr) {
+    return FailedPreconditionError("no account or file service");
+  }
+  const std::string host = "*.openai." + services.domain;
+  const http::RouteLimits small{.max_header_bytes = 32 * 1024,
+                                .max_body_bytes = 64 * 1024};
+  const http::RouteLimits upload{
+      .max_header_bytes = 32 * 1024,
+      // The file plus the form around it.
+      .max_body_bytes = services.files->options().max_file_bytes + (1 << 20),
+      .streaming_body = true};
+  for (const auto& [prefix, dated] :
+       {std::pair<std::string, bool>{"/openai", true},
+        std::pair<std::string, bool>{"/openai/v1", false}}) {
+    const std::string files = prefix + "/files";
+    RETURN_IF_ERROR(router.Add(host, "GET", files, small,
+                               Route(&ListFiles, services, dated)));
+    RETURN_IF_ERROR(router.Add(host, "POST", files, upload,
+                               Route(&UploadFile, services, dated)));
+    RETURN_IF_ERROR(router.Add(host, "GET", files + "/{id}", small,
+                               Route(&GetFile, services, dated)));
+    RETURN_IF_ERROR(router.Add(host, "DELETE", files + "/{id}", small,
+                               Route(&DeleteFile, services, dated)));
+    RETURN_IF_ERROR(router.Add(host, "GET", files + "/{id}/content", small,
+                               Route(&FileContent, services, dated)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace atrest::api
