@@ -177,6 +177,9 @@ Result<EncryptionSettings> EncryptionSettings::FromArm(const json& j) {
                : "";
   };
   e.key_vault_uri = str("keyVaultUri");
+  while (!e.key_vault_uri.empty() && e.key_vault_uri.back() == '/') {
+    e.key_vault_uri.pop_back();
+  }
   e.key_name = str("keyName");
   e.key_version = str("keyVersion");
   e.identity_client_id = str("identityClientId");

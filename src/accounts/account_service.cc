@@ -206,8 +206,10 @@ Result<AccountInfo> AccountService::Apply(const identity::Caller& caller,
     row.tags_json = "{}";
     row.properties_json = "{}";
     row.encryption_json = EncryptionSettings().ToArm().dump();
-    row.key_status_json = KeyStatus().ToJson().dump();
     row.created_at = Now();
+    KeyStatus status;
+    status.since = row.created_at;
+    row.key_status_json = status.ToJson().dump();
     ASSIGN_OR_RETURN(ApiKeys keys,
                      (Result<ApiKeys>(ApiKeys{NewApiKey(), NewApiKey()})));
     ASSIGN_OR_RETURN(row.sealed_api_keys, SealKeys(row.uid, keys));
