@@ -171,4 +171,19 @@ Status DeleteServicePrincipal(const AdminContext& ctx, const std::string& id,
   return Status::Ok();
 }
 
+Status ChangeSubscriptionDirectory(const AdminContext& ctx,
+                                   const std::string& subscription_id,
+                                   const std::string& tenant_id,
+                                   std::ostream& out) {
+  ASSIGN_OR_RETURN(Admin a, Admin::Open(ctx));
+  RETURN_IF_ERROR(a.store->Transact([&](store::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(store::Tenant t, tx.tenants().Get(tenant_id));
+    return tx.subscriptions().ChangeTenant(subscription_id, t.id);
+  }));
+  out << json{{"subscriptionId", subscription_id}, {"tenantId", tenant_id}}
+             .dump(2)
+      << "\n";
+  return Status::Ok();
+}
+
 }  // namespace atrest::app

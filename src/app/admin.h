@@ -6,6 +6,7 @@
 //   atrest ad sp create-for-rbac --name N [--role R --scopes S] [--tenant T]
 //   atrest ad sp list [--tenant T]
 //   atrest ad sp delete --id <appId or objectId>
+//   atrest ad subscription change-directory --subscription S --to-tenant T
 //
 // They share the SQLite store with a running server safely. Output is JSON
 // on stdout, shaped as az prints it; a new secret is printed once and
@@ -36,6 +37,14 @@ Status CreateServicePrincipalForRbac(const AdminContext& ctx,
 Status ListServicePrincipals(const AdminContext& ctx, std::ostream& out);
 Status DeleteServicePrincipal(const AdminContext& ctx, const std::string& id,
                               std::ostream& out);
+// Transfers a subscription to another tenant (Azure's "change directory"):
+// its role assignments are removed, and system-assigned identities of the
+// accounts in it stay in the old tenant, so their customer-managed keys stop
+// working until the identities are re-enabled and granted access again.
+Status ChangeSubscriptionDirectory(const AdminContext& ctx,
+                                   const std::string& subscription_id,
+                                   const std::string& tenant_id,
+                                   std::ostream& out);
 
 }  // namespace atrest::app
 

@@ -81,6 +81,17 @@ int main(int argc, char** argv) {
   auto* sp_delete =
       ad_sp->add_subcommand("delete", "delete a service principal");
   sp_delete->add_option("--id", ad_id, "appId or objectId")->required();
+  std::string ad_subscription, ad_to_tenant;
+  auto* ad_sub = ad->add_subcommand("subscription", "subscriptions");
+  ad_sub->require_subcommand(1);
+  auto* sub_move = ad_sub->add_subcommand(
+      "change-directory",
+      "transfer a subscription to another tenant (drops its role "
+      "assignments; managed identities do not move)");
+  sub_move->add_option("--subscription", ad_subscription, "subscription id")
+      ->required();
+  sub_move->add_option("--to-tenant", ad_to_tenant, "target tenant id")
+      ->required();
 
   // `atrest login` and `atrest group ...`: the client, speaking REST as az.
   atrest::cli::LoginOptions login_opts;
@@ -479,6 +490,9 @@ int main(int argc, char** argv) {
       s = atrest::app::ListServicePrincipals(admin_ctx, std::cout);
     } else if (sp_delete->parsed()) {
       s = atrest::app::DeleteServicePrincipal(admin_ctx, ad_id, std::cout);
+    } else if (sub_move->parsed()) {
+      s = atrest::app::ChangeSubscriptionDirectory(admin_ctx, ad_subscription,
+                                                   ad_to_tenant, std::cout);
     }
     if (!s.ok()) {
       std::cerr << "atrest: " << s.message() << "\n";

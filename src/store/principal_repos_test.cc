@@ -241,3 +241,45 @@ TEST_F(Repos, WritesInsideReadAreRefused) {
 
 }  // namespace
 }  // namespace atrest::store
+
+namespace atrest::store {
+namespace {
+
+class DirectoryTransfer : public StoreTest {};
+
+TEST_F(DirectoryTransfer, MovesTheSubscriptionAndDropsItsRoleAssignments) {
+  ASSERT_OK(Tx([](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.tenants().Create(MakeTenant("t1")));
+    RETURN_IF_ERROR(tx.tenants().Create(MakeTenant("t2")));
+    RETURN_IF_ERROR(tx.subscriptions().Create(MakeSubscription("s1", "t1")));
+    RETURN_IF_ERROR(tx.subscriptions().Create(MakeSubscription("s10", "t1")));
+    RETURN_IF_ERROR(tx.principals().Create(Principal{
+        .object_id = "u1", .tenant_id = "t1", .user_principal_name = "u"}));
+    RETURN_IF_ERROR(tx.role_assignments().Create(
+        RoleAssignment{"ra1", "u1", "Owner", "/subscriptions/S1"}));
+    RETURN_IF_ERROR(tx.role_assignments().Create(RoleAssignment{
+        "ra2", "u1", "Reader", "/subscriptions/s1/resourceGroups/g"}));
+    return tx.role_assignments().Create(
+        RoleAssignment{"ra3", "u1", "Owner", "/subscriptions/s10"});
+  }));
+  EXPECT_EQ(Tx([](Transaction& tx) {
+              return tx.subscriptions().ChangeTenant("s1", "nope");
+            }).code(),
+            StatusCode::kNotFound);
+  ASSERT_OK(Tx([](Transaction& tx) {
+    return tx.subscriptions().ChangeTenant("s1", "t2");
+  }));
+  ASSERT_OK(store_->Read([](Transaction& tx) -> Status {
+    EXPECT_EQ(tx.subscriptions().Get("s1")->tenant_id, "t2");
+    EXPECT_EQ(tx.role_assignments().Get("ra1").status().code(),
+              StatusCode::kNotFound);
+    EXPECT_EQ(tx.role_assignments().Get("ra2").status().code(),
+              StatusCode::kNotFound);
+    // A subscription whose id merely starts the same way keeps its roles.
+    EXPECT_TRUE(tx.role_assignments().Get("ra3").ok());
+    return Status::Ok();
+  }));
+}
+
+}  // namespace
+}  // namespace atrest::store

@@ -59,6 +59,12 @@ class SubscriptionRepo {
   // change. AlreadyExists when another subscription of the tenant holds the
   // alias.
   virtual Status Update(const Subscription& sub) = 0;
+  // A directory transfer: the subscription now belongs to `tenant_id`
+  // (NotFound when that tenant does not exist). As in Azure, every role
+  // assignment at or under the subscription is removed, and its alias too
+  // (aliases are per tenant). Resources in it stay as they are.
+  virtual Status ChangeTenant(const std::string& id,
+                              const std::string& tenant_id) = 0;
   // Deleting a subscription is not an ARM operation (ARM cancels them, which
   // is a state change); the store refuses with FailedPrecondition while the
   // subscription has resource groups or vaults (live or deleted), so nothing

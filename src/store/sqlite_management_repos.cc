@@ -185,6 +185,26 @@ Status SqliteSubscriptionRepo::Update(const Subscription& sub) {
   return RequireChanged(c_, "subscription", sub.id);
 }
 
+Status SqliteSubscriptionRepo::ChangeTenant(const std::string& id,
+                                            const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(Statement s,
+                   c_.Prepare("UPDATE subscriptions SET tenant_id = ?2, alias "
+                              "= NULL WHERE id = ?1",
+                              "change subscription tenant"));
+  s.Bind(1, id).Bind(2, tenant_id);
+  RETURN_IF_ERROR(
+      Explain(c_, s.Run(), Status::Ok(), NotFound("tenant", tenant_id)));
+  RETURN_IF_ERROR(RequireChanged(c_, "subscription", id));
+  const std::string scope = "/subscriptions/" + FoldCase(id);
+  ASSIGN_OR_RETURN(
+      Statement roles,
+      c_.Prepare("DELETE FROM role_assignments WHERE lower(scope) = ?1 OR "
+                 "lower(scope) LIKE ?1 || '/%'",
+                 "change subscription tenant"));
+  roles.Bind(1, scope);
+  return roles.Run();
+}
+
 Status SqliteSubscriptionRepo::Delete(const std::string& id) {
   ASSIGN_OR_RETURN(Statement s,
                    c_.Prepare("DELETE FROM subscriptions WHERE id = ?1",

@@ -58,6 +58,8 @@ class SqliteSubscriptionRepo final : public SubscriptionRepo {
   Result<Subscription> GetByAlias(const std::string& tenant_id,
                                   const std::string& alias) override;
   Status Update(const Subscription& sub) override;
+  Status ChangeTenant(const std::string& id,
+                      const std::string& tenant_id) override;
   Status Delete(const std::string& id) override;
 
  private:
