@@ -29,11 +29,11 @@ bool SameText(const std::string& a, const std::string& b) {
   return Lower(a) == Lower(b);
 }
 
-// Account names name the endpoint host, so they are DNS labels: 2-64
+// Account names name the endpoint host, so they are DNS labels: 2-63
 // letters, digits and dashes, not starting or ending with a dash.
 Status ValidateName(const std::string& name) {
   const bool ok =
-      name.size() >= 2 && name.size() <= 64 && name.front() != '-' &&
+      name.size() >= 2 && name.size() <= 63 && name.front() != '-' &&
       name.back() != '-' && std::all_of(name.begin(), name.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
       });
@@ -41,7 +41,7 @@ Status ValidateName(const std::string& name) {
   return Arm(StatusCode::kInvalidArgument, "InvalidAccountName",
              "Account name '" + name +
                  "' is invalid: it names the endpoint host <name>.openai."
-                 "<domain>, so it must be 2-64 letters, digits and dashes, "
+                 "<domain>, so it must be 2-63 letters, digits and dashes, "
                  "not starting or ending with a dash.");
 }
 
@@ -254,6 +254,10 @@ Result<AccountInfo> AccountService::Apply(const identity::Caller& caller,
     } else if (type == "None") {
       deleted_principal = row.identity_principal_id;
       row.identity_principal_id.clear();
+    } else if (type.find("UserAssigned") == std::string::npos) {
+      return Arm(
+          StatusCode::kInvalidArgument, "InvalidIdentityType",
+          "identity.type must be SystemAssigned or None, not '" + type + "'.");
     } else {
       return Arm(StatusCode::kInvalidArgument,
                  "UserAssignedIdentityNotSupported",

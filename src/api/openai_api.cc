@@ -1,6 +1,7 @@
 #include "api/openai_api.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <string>
 #include <vector>
@@ -55,6 +56,21 @@ json FileJson(const store::StoredObject& f) {
           {"status", f.status},
           {"status_details",
            f.status_details.empty() ? json() : json(f.status_details)}};
+}
+
+// Azure's api-versions are dates, "2024-10-21" or "2025-04-01-preview"; the
+// dated surface answers 404 for anything else, as Azure does for versions it
+// does not know.
+bool ApiVersionShape(std::string_view v) {
+  constexpr std::string_view kPreview = "-preview";
+  if (v.size() == 10 + kPreview.size() && v.substr(10) == kPreview) {
+    v = v.substr(0, 10);
+  }
+  if (v.size() != 10 || v[4] != '-' || v[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (!std::isdigit(static_cast<unsigned char>(v[i]))) return false;
+  }
+  return v.substr(0, 4) >= "2022";
 }
 
 bool LooksLikeJwt(std::string_view token) {
@@ -124,7 +140,8 @@ using FileHandler = http::Response (*)(http::Request&, Services&,
 // Wraps a handler with the dated API's api-version rule and authentication.
 http::Handler Route(FileHandler fn, Services& s, bool dated) {
   return [fn, &s, dated](http::Request& r) -> http::Response {
-    if (dated && !r.Query("api-version")) {
+    std::optional<std::string_view> version = r.Query("api-version");
+    if (dated && (!version || !ApiVersionShape(*version))) {
       return OpenAiError(404, "404", "Resource not found");
     }
     Result<store::Account> account = Authenticate(r, s);

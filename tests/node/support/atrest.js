@@ -34,8 +34,11 @@ export async function freePort() {
 // `dataDir`: share another server's data dir (same store and keys) instead
 // of a fresh one. `wrapper`: a command line to run atrest under; it must
 // exec atrest (not fork it), so that stop() signals the server itself.
+// `port`: listen there rather than on a free port (a restart on the same
+// data dir keeps its URLs, such as the key vault URIs accounts refer to).
 export async function startServer(
-    {extraArgs = [], env = {}, dataDir = null, wrapper = []} = {}) {
+    {extraArgs = [], env = {}, dataDir = null, wrapper = [],
+     port: fixedPort = null} = {}) {
   const root = process.env.ATREST_TEST_ROOT ?? tmpdir();
   const tlsDir = process.env.ATREST_TEST_TLS_DIR;
   if (!tlsDir) throw new Error('ATREST_TEST_TLS_DIR is not set');
@@ -43,7 +46,7 @@ export async function startServer(
     dataDir = mkdtempSync(path.join(root, 'atrest-'));
     cpSync(tlsDir, path.join(dataDir, 'tls'), {recursive: true});
   }
-  const port = await freePort();
+  const port = fixedPort ?? await freePort();
   const args = ['serve', '--server-port', String(port), '--server-data-dir',
                 dataDir, '--server-access-log',
                 path.join(dataDir, `access-${port}.log`), ...extraArgs];
