@@ -85,6 +85,7 @@ bool HasOp(const keys::VaultKeyInfo& k, std::string_view op) {
 Status ExplainVaultError(const Status& s, const std::string& principal_id,
                          const std::string& vault_uri, std::string_view op) {
   const std::string& r = s.reason();
+  if (r == "KeyVaultTenantMismatch") return Rule(r, s.message());
   if (r == "Forbidden/ForbiddenByPolicy" || r == "Forbidden/AccessDenied") {
     return Rule("KeyVaultAccessDenied",
                 "The account's system-assigned identity (" + principal_id +
@@ -138,6 +139,49 @@ Status ExplainVaultError(const Status& s, const std::string& principal_id,
   }
   return Rule("KeyVaultError", "The vault " + vault_uri + " refused to " +
                                    std::string(op) + ": " + s.message());
+}
+
+// The rules a key version itself must meet (types, size, state, operations;
+// for an external vault also recoverability, which a built-in vault's
+// definition shows instead).
+Status CheckKey(const keys::VaultKeyInfo& key, bool external, int64_t now) {
+  if (external) {
+    const std::string& level = key.recovery_level;
+    if (level.find("Purgeable") != std::string::npos ||
+        level.find("Recoverable") == std::string::npos) {
+      return Rule("KeyVaultNotRecoverable",
+                  "The key's recovery level is '" + level +
+                      "': the vault must have soft delete and purge "
+                      "protection enabled.");
+    }
+  }
+  if (key.kty != "RSA" && key.kty != "RSA-HSM") {
+    return Rule("KeyTypeNotSupported", "The key is of type " + key.kty +
+                                           "; only RSA and RSA-HSM keys are "
+                                           "supported.");
+  }
+  if (key.key_bits != 2048) {
+    return Rule("KeySizeNotSupported",
+                "The key has " + std::to_string(key.key_bits) +
+                    " bits; only 2048-bit keys are supported.");
+  }
+  if (!key.enabled) {
+    return Rule("KeyDisabled",
+                "The key " + key.id.ToString() + " is disabled.");
+  }
+  if (key.not_before && *key.not_before > now) {
+    return Rule("KeyNotYetValid",
+                "The key " + key.id.ToString() + " is not valid yet (nbf).");
+  }
+  if (key.expires && *key.expires <= now) {
+    return Rule("KeyExpired", "The key " + key.id.ToString() + " has expired.");
+  }
+  if (!HasOp(key, "wrapKey") || !HasOp(key, "unwrapKey")) {
+    return Rule("KeyOperationsNotAllowed",
+                "The key " + key.id.ToString() +
+                    " must allow the wrapKey and unwrapKey operations.");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -288,7 +332,7 @@ keys::KeyVaultClient::TokenSource AccountKeys::Tokens(
                        return tx.principals().Get(principal_id);
                      }));
     if (p.tenant_id != tenant_id) {
-      return Status(StatusCode::kPermissionDenied,
+      return Status(StatusCode::kInvalidArgument,
                     "The account's system-assigned identity is in tenant " +
                         p.tenant_id + ", but the vault is in tenant " +
                         tenant_id + ".",
@@ -344,7 +388,9 @@ Result<WrappedAek> AccountKeys::Rewrap(const store::Account& account,
                    keys::VaultKeyId::Parse(key_uri));
 
   // 2. The vault answers, and 3. in the account's tenant.
-  Result<keys::VaultChallenge> challenge = client_.Challenge(*vault_uri);
+  // Asked afresh: a vault may have moved to another tenant since.
+  Result<keys::VaultChallenge> challenge =
+      client_.Challenge(*vault_uri, /*refresh=*/true);
   if (!challenge.ok()) {
     return Rule("KeyVaultUnreachable",
                 "The key vault " + *vault_uri +
@@ -412,66 +458,40 @@ Result<WrappedAek> AccountKeys::Rewrap(const store::Account& account,
     return ExplainVaultError(key.status(), account.identity_principal_id,
                              *vault_uri, "get");
   }
-  if (builtin.empty()) {
-    const std::string& level = key->recovery_level;
-    if (level.find("Purgeable") != std::string::npos ||
-        level.find("Recoverable") == std::string::npos) {
-      return Rule("KeyVaultNotRecoverable",
-                  "The key's recovery level is '" + level +
-                      "': the vault must have soft delete and purge "
-                      "protection enabled.");
-    }
-  }
-  if (key->kty != "RSA" && key->kty != "RSA-HSM") {
-    return Rule("KeyTypeNotSupported", "The key is of type " + key->kty +
-                                           "; only RSA and RSA-HSM keys are "
-                                           "supported.");
-  }
-  if (key->key_bits != 2048) {
-    return Rule("KeySizeNotSupported",
-                "The key has " + std::to_string(key->key_bits) +
-                    " bits; only 2048-bit keys are supported.");
-  }
-  if (!key->enabled) {
-    return Rule("KeyDisabled",
-                "The key " + key->id.ToString() + " is disabled.");
-  }
-  const int64_t now = Now();
-  if (key->not_before && *key->not_before > now) {
-    return Rule("KeyNotYetValid",
-                "The key " + key->id.ToString() + " is not valid yet (nbf).");
-  }
-  if (key->expires && *key->expires <= now) {
-    return Rule("KeyExpired",
-                "The key " + key->id.ToString() + " has expired.");
-  }
-  if (!HasOp(*key, "wrapKey") || !HasOp(*key, "unwrapKey")) {
-    return Rule("KeyOperationsNotAllowed",
-                "The key " + key->id.ToString() +
-                    " must allow the wrapKey and unwrapKey operations.");
-  }
-  keys::VaultKeyId use = key->id;  // The version resolved by the vault.
-  auto wrapped = client_.WrapKey(use, *current, tokens);
+  RETURN_IF_ERROR(CheckKey(*key, /*external=*/builtin.empty(), Now()));
+  ASSIGN_OR_RETURN(
+      auto wrapped,
+      WrapAndProve(key->id, *current, account.identity_principal_id, tokens));
+  const keys::VaultKeyId& use = wrapped.first;
+  Kek kek{.service = false, .id = use};
+  return WrappedAek{KekJson(kek).dump(), std::move(wrapped.second),
+                    use.version};
+}
+
+Result<std::pair<keys::VaultKeyId, Bytes>> AccountKeys::WrapAndProve(
+    const keys::VaultKeyId& key, const crypto::SecretBytes& aek,
+    const std::string& principal_id,
+    const keys::KeyVaultClient::TokenSource& tokens) {
+  auto wrapped = client_.WrapKey(key, aek, tokens);
   if (!wrapped.ok()) {
-    return ExplainVaultError(wrapped.status(), account.identity_principal_id,
-                             *vault_uri, "wrapKey");
+    return ExplainVaultError(wrapped.status(), principal_id, key.vault_uri,
+                             "wrapKey");
   }
+  keys::VaultKeyId use = key;
   use.version = wrapped->first;
   Result<crypto::SecretBytes> back =
       client_.UnwrapKey(use, wrapped->second, tokens);
   if (!back.ok()) {
-    return ExplainVaultError(back.status(), account.identity_principal_id,
-                             *vault_uri, "unwrapKey");
+    return ExplainVaultError(back.status(), principal_id, key.vault_uri,
+                             "unwrapKey");
   }
-  if (back->size() != current->size() ||
-      CRYPTO_memcmp(back->RevealSecret().data(), current->RevealSecret().data(),
-                    current->size()) != 0) {
+  if (back->size() != aek.size() ||
+      CRYPTO_memcmp(back->RevealSecret().data(), aek.RevealSecret().data(),
+                    aek.size()) != 0) {
     return Rule("KeyVaultError",
                 "The vault's unwrapKey did not return the wrapped key.");
   }
-  Kek kek{.service = false, .id = use};
-  return WrappedAek{KekJson(kek).dump(), std::move(wrapped->second),
-                    use.version};
+  return std::make_pair(std::move(use), std::move(wrapped->second));
 }
 
 Result<crypto::SecretBytes> AccountKeys::UnwrapStored(
@@ -529,13 +549,17 @@ Result<crypto::SecretBytes> AccountKeys::Unwrap(const store::Account& account,
   latest.version.clear();
   const auto tokens = Tokens(account.identity_principal_id);
   Result<keys::VaultKeyInfo> info = client_.GetKey(latest, tokens);
-  if (!info.ok() || info->id.version == kek.id.version || !info->enabled) {
-    return aek;
-  }
-  auto wrapped = client_.WrapKey(info->id, aek, tokens);
+  if (!info.ok() || info->id.version == kek.id.version) return aek;
+  // The new version must meet every rule a key set by hand meets, and the
+  // round trip must work, before the only stored copy moves to it; until
+  // then the account stays on the version it has.
+  const std::string builtin =
+      BuiltinVaultName(kek.id.vault_uri, options_.builtin_vault_suffix);
+  if (!CheckKey(*info, /*external=*/builtin.empty(), Now()).ok()) return aek;
+  auto wrapped =
+      WrapAndProve(info->id, aek, account.identity_principal_id, tokens);
   if (!wrapped.ok()) return aek;
-  Kek next{.service = false, .id = info->id};
-  next.id.version = wrapped->first;
+  Kek next{.service = false, .id = wrapped->first};
   const std::string old_wrapped(account.wrapped_aek.begin(),
                                 account.wrapped_aek.end());
   Status s = store_.Transact([&](store::Transaction& tx) -> Status {

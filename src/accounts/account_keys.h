@@ -154,6 +154,13 @@ class AccountKeys {
   Result<crypto::SecretBytes> Unwrap(const store::Account& account,
                                      bool follow_versions);
   Result<crypto::SecretBytes> UnwrapStored(const store::Account& account);
+  // Wraps `aek` under `key` (its version, or the current one) and proves
+  // the vault unwraps it again; returns the version used and the bytes.
+  // Errors are the rule codes of Rewrap.
+  Result<std::pair<keys::VaultKeyId, Bytes>> WrapAndProve(
+      const keys::VaultKeyId& key, const crypto::SecretBytes& aek,
+      const std::string& principal_id,
+      const keys::KeyVaultClient::TokenSource& tokens);
   // A bearer-token source for the account's managed identity.
   keys::KeyVaultClient::TokenSource Tokens(const std::string& principal_id);
   // Records the outcome of a check; persists a change of state.

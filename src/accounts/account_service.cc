@@ -339,6 +339,9 @@ Result<AccountService::PutResult> AccountService::PutAccount(
 Result<AccountInfo> AccountService::PatchAccount(const identity::Caller& caller,
                                                  const AccountRef& ref,
                                                  const AccountUpdate& update) {
+  // Authorization first, so strangers learn nothing of which names exist.
+  RETURN_IF_ERROR(resources_.Authorize(caller, AccountResourceId(ref),
+                                       resources::Action::kWrite));
   RETURN_IF_ERROR(Load(ref).status());
   bool created = false;
   return Apply(caller, ref, update, /*is_put=*/false, &created);
@@ -428,9 +431,18 @@ Result<ApiKeys> AccountService::RegenerateKey(const identity::Caller& caller,
     return Arm(StatusCode::kInvalidArgument, "InvalidRequestContent",
                "keyName must be Key1 or Key2.");
   }
+  // The account is the one at `ref`, the scope just authorized, not any
+  // account of that name.
+  ASSIGN_OR_RETURN(const store::Account found, Load(ref));
   ApiKeys out;
   RETURN_IF_ERROR(store_.Transact([&](store::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(store::Account row, tx.accounts().Get(ref.name));
+    ASSIGN_OR_RETURN(store::Account row, tx.accounts().GetByUid(found.uid));
+    if (row.subscription_id != ref.subscription_id ||
+        !SameText(row.resource_group, ref.resource_group)) {
+      return Arm(StatusCode::kNotFound, "ResourceNotFound",
+                 "The account '" + ref.name +
+                     "' moved while its key was being regenerated.");
+    }
     ASSIGN_OR_RETURN(out, OpenKeys(row));
     (SameText(key_name, "Key1") ? out.key1 : out.key2) = NewApiKey();
     ASSIGN_OR_RETURN(row.sealed_api_keys, SealKeys(row.uid, out));

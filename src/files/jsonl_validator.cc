@@ -13,8 +13,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
-// Quoted keys and values in messages are cut to this many bytes.
-constexpr size_t kMaxQuotedBytes = 32;
+// Problems never quote the file: status_details is stored in the file's
+// metadata row unencrypted, so it names positions and the allowed values
+// only (DESIGN.md §7: no customer data in plaintext on disk).
 constexpr int64_t kMaxLineBytesLimit = int64_t{1} << 30;
 constexpr int kMaxReportedLinesLimit = 100;
 
@@ -107,33 +108,6 @@ Shape ScanShape(std::string_view s) {
   return Shape::kOk;
 }
 
-// 'text' for a message: at most kMaxQuotedBytes of it (cut between
-// characters, then "..."), control characters, quotes and backslashes
-// escaped. `s` is valid UTF-8 (it comes from the parser).
-std::string Quoted(std::string_view s) {
-  size_t n = s.size();
-  const bool cut = n > kMaxQuotedBytes;
-  if (cut) {
-    n = kMaxQuotedBytes;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  }
-  std::string out = "'";
-  for (char c : s.substr(0, n)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-      out += buf;
-    } else {
-      if (c == '\'' || c == '\\') out += '\\';
-      out += c;
-    }
-  }
-  out += '\'';
-  if (cut) out += "...";
-  return out;
-}
-
 bool IsRole(std::string_view role) {
   return role == "system" || role == "user" || role == "assistant" ||
          role == "tool" || role == "function";
@@ -201,11 +175,16 @@ Status CheckMessage(const json& message, size_t i, bool* learns) {
   }
   const std::string& role = role_it->get_ref<const std::string&>();
   if (!IsRole(role)) {
-    return Problem(where + " has unrecognized role " + Quoted(role));
+    return Problem(where +
+                   " has an unrecognized role (allowed: system, user, "
+                   "assistant, tool, function)");
   }
   for (const auto& item : message.items()) {
     if (!IsMessageKey(item.key())) {
-      return Problem(where + " has unrecognized key " + Quoted(item.key()));
+      return Problem(where +
+                     " has an unrecognized key (allowed: role, content, name, "
+                     "weight, tool_calls, function_call, refusal, "
+                     "tool_call_id)");
     }
   }
   const bool assistant = role == "assistant";
@@ -289,7 +268,9 @@ Status ValidateChatExample(const json& example) {
   if (!example.is_object()) return Problem("not a JSON object");
   for (const auto& item : example.items()) {
     if (!IsExampleKey(item.key())) {
-      return Problem("unrecognized key " + Quoted(item.key()));
+      return Problem(
+          "has an unrecognized top-level key (allowed: messages, tools, "
+          "parallel_tool_calls, functions)");
     }
   }
   const json* tools = Field(example, "tools");

@@ -70,11 +70,12 @@ struct FineTuneFileReport {
   bool too_large = false;
   // Empty when valid. Otherwise sentences for the owner of the file:
   // the first Options::max_reported_lines problems ("Line 3: messages[1] has
-  // unrecognized role 'robot'."), then "And N more invalid line(s)." if there
-  // were more, then "File is larger than N bytes." or, for a file that was
-  // read to its end, "<file_kind> has N example(s), but must have at least
-  // M examples." when it has too few. Quoted keys and values are cut to a
-  // few dozen characters, so its length is bounded by max_reported_lines.
+  // an unrecognized role (allowed: ...)."), then "And N more invalid line(s)."
+  // if there were more, then "File is larger than N bytes." or, for a file that
+  // was read to its end, "<file_kind> has N example(s), but must have at least
+  // M examples." when it has too few. Problems name positions and allowed
+  // values, never a key or value of the file (the text is stored
+  // unencrypted), so its length is bounded by max_reported_lines.
   std::string status_details;
 
   friend bool operator==(const FineTuneFileReport&,
@@ -134,8 +135,8 @@ class FineTuneValidator {
 };
 
 // Checks one parsed line against the chat fine-tuning format. OK, or
-// InvalidArgument with the first problem found, e.g. "messages[1] has
-// unrecognized role 'robot'" (no "Line N:" prefix, no final period):
+// InvalidArgument with the first problem found, e.g. "messages[1] has an
+// unrecognized role (allowed: ...)" (no "Line N:" prefix, no final period):
 //  - a JSON object whose keys are among messages, tools (an array),
 //    parallel_tool_calls (a boolean) and functions (an array);
 //  - "messages": a non-empty array of objects, each with

@@ -140,7 +140,8 @@ TEST(FineTuneValidatorTest, ListsProblemsThenTheCount) {
   EXPECT_EQ(r.bad_line_count, 2);
   EXPECT_THAT(r.bad_lines, ElementsAre(3, 7));
   EXPECT_EQ(r.status_details,
-            "Line 3: messages[1] has unrecognized role 'robot'. Line 7: not "
+            "Line 3: messages[1] has an unrecognized role (allowed: system, "
+            "user, assistant, tool, function). Line 7: not "
             "valid JSON. Training file has 6 example(s), but must have at "
             "least 10 examples.");
 }
@@ -186,7 +187,8 @@ TEST(FineTuneValidatorTest, RejectsLinesThatAreNotExamples) {
   EXPECT_EQ(ProblemWith(R"({"messages": [1]})"),
             "Line 1: messages[0] is not an object.");
   EXPECT_EQ(ProblemWith(R"({"prompt": "a", "completion": "b"})"),
-            "Line 1: unrecognized key 'completion'.");
+            "Line 1: has an unrecognized top-level key (allowed: messages, "
+            "tools, parallel_tool_calls, functions).");
   EXPECT_EQ(ProblemWith(R"({"messages": [{"content": "Hi"}]})"),
             "Line 1: messages[0] has no 'role'.");
   EXPECT_EQ(ProblemWith(R"({"messages": [{"role": 1, "content": "Hi"}]})"),
@@ -198,7 +200,9 @@ TEST(FineTuneValidatorTest, RejectsLinesThatAreNotExamples) {
             "an array of text parts.");
   EXPECT_EQ(ProblemWith(WithMessage(
                 R"({"role": "assistant", "content": "x", "audio": null})")),
-            "Line 1: messages[1] has unrecognized key 'audio'.");
+            "Line 1: messages[1] has an unrecognized key (allowed: role, "
+            "content, name, weight, tool_calls, function_call, refusal, "
+            "tool_call_id).");
   EXPECT_EQ(ProblemWith(R"({"messages": [{"role": "user", "content": "Hi", )"
                         R"("tool_calls": [{}]}]})"),
             "Line 1: messages[0] has 'tool_calls', which only assistant "
@@ -314,14 +318,16 @@ TEST(FineTuneValidatorTest, CapsStatusDetails) {
             "invalid line(s).");
 }
 
-TEST(FineTuneValidatorTest, QuotesAreShortAndEscaped) {
-  EXPECT_EQ(ProblemWith(WithMessage(
-                R"({"role": "it's\n\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9)"
-                R"(\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",)"
-                R"( "content": "x"})")),
-            "Line 1: messages[1] has unrecognized role 'it\\'s\\x0a\xC3\xA9"
-            "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
-            "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9'....");
+TEST(FineTuneValidatorTest, ProblemsNeverQuoteTheFile) {
+  // status_details is stored unencrypted: no value or key from the file may
+  // appear in it.
+  const std::string report = ProblemWith(WithMessage(
+      R"({"role": "ssn-078-05-1120", "content": "x", "secret-key-77": 1})"));
+  EXPECT_EQ(report.find("ssn-078"), std::string::npos) << report;
+  EXPECT_EQ(report.find("secret-key-77"), std::string::npos) << report;
+  EXPECT_NE(report.find("messages[1] has an unrecognized role"),
+            std::string::npos)
+      << report;
 }
 
 TEST(FineTuneValidatorTest, SameReportForAnyChunking) {

@@ -164,8 +164,9 @@ Result<net::HttpsResponse> KeyVaultClient::Send(const std::string& method,
   return res;
 }
 
-Result<VaultChallenge> KeyVaultClient::Challenge(const std::string& vault_uri) {
-  {
+Result<VaultChallenge> KeyVaultClient::Challenge(const std::string& vault_uri,
+                                                 bool refresh) {
+  if (!refresh) {
     std::lock_guard lock(mu_);
     auto it = challenges_.find(vault_uri);
     if (it != challenges_.end()) return it->second;
@@ -209,16 +210,23 @@ Result<std::string> KeyVaultClient::Call(const VaultKeyId& id,
                                          const std::string& path,
                                          const std::string& body,
                                          const TokenSource& tokens) {
-  ASSIGN_OR_RETURN(VaultChallenge challenge, Challenge(id.vault_uri));
-  ASSIGN_OR_RETURN(std::string token,
-                   tokens(challenge.tenant_id, challenge.resource));
-  ASSIGN_OR_RETURN(
-      net::HttpsResponse res,
-      Send(method,
-           id.vault_uri + path + "?api-version=" + std::string(kApiVersion),
-           body, token));
-  if (res.status / 100 != 2) return VaultError(res);
-  return std::move(res.body);
+  const std::string url =
+      id.vault_uri + path + "?api-version=" + std::string(kApiVersion);
+  // A 401 to a token made for a remembered challenge may mean the vault
+  // changed (another tenant): forget it, ask again, and retry once.
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(VaultChallenge challenge, Challenge(id.vault_uri));
+    ASSIGN_OR_RETURN(std::string token,
+                     tokens(challenge.tenant_id, challenge.resource));
+    ASSIGN_OR_RETURN(net::HttpsResponse res, Send(method, url, body, token));
+    if (res.status == 401 && attempt == 0) {
+      std::lock_guard lock(mu_);
+      challenges_.erase(id.vault_uri);
+      continue;
+    }
+    if (res.status / 100 != 2) return VaultError(res);
+    return std::move(res.body);
+  }
 }
 
 Result<VaultKeyInfo> KeyVaultClient::GetKey(const VaultKeyId& id,

@@ -76,8 +76,11 @@ class KeyVaultClient {
 
   explicit KeyVaultClient(net::HttpsOptions options);
 
-  // The vault's challenge (cached per vault once seen).
-  Result<VaultChallenge> Challenge(const std::string& vault_uri);
+  // The vault's challenge (cached per vault once seen, and asked for again
+  // when the vault refuses a token made for it).
+  // `refresh`: ask the vault even when a challenge is remembered.
+  Result<VaultChallenge> Challenge(const std::string& vault_uri,
+                                   bool refresh = false);
 
   Result<VaultKeyInfo> GetKey(const VaultKeyId& id, const TokenSource& tokens);
   // RSA-OAEP-256 wrap; returns the version that wrapped and the bytes.
