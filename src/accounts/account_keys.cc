@@ -184,6 +184,14 @@ Status CheckKey(const keys::VaultKeyInfo& key, bool external, int64_t now) {
   return Status::Ok();
 }
 
+// The refusal of a data operation while the account key cannot be had.
+Status Inaccessible(const KeyStatus& status) {
+  return Status(StatusCode::kPermissionDenied,
+                "The account's encryption key is inaccessible (" +
+                    status.reason_code + "): " + status.reason,
+                "CustomerManagedKeyInaccessible");
+}
+
 }  // namespace
 
 // ---- EncryptionSettings, KeyStatus ----
@@ -624,22 +632,19 @@ Result<std::shared_ptr<const crypto::Aead>> AccountKeys::Aek(
         env_.clock().Monotonic() - it->second.fetched < options_.kek_recheck) {
       const Entry& e = it->second;
       if (e.status.state == "active" && e.aek) return e.aek;
-      if (e.status.state != "active") {
-        return Status(StatusCode::kPermissionDenied,
-                      "The account's customer-managed key is inaccessible (" +
-                          e.status.reason_code + "): " + e.status.reason,
-                      "CustomerManagedKeyInaccessible");
-      }
+      if (e.status.state != "active") return Inaccessible(e.status);
     }
   }
   Recheck(account.uid);
   std::lock_guard lock(mu_);
-  const Entry& e = entries_[account.uid];
-  if (e.status.state == "active" && e.aek) return e.aek;
-  return Status(StatusCode::kPermissionDenied,
-                "The account's customer-managed key is inaccessible (" +
-                    e.status.reason_code + "): " + e.status.reason,
-                "CustomerManagedKeyInaccessible");
+  auto it = entries_.find(account.uid);
+  if (it == entries_.end()) {
+    return NotFoundError("account " + account.name + " no longer exists");
+  }
+  if (it->second.status.state == "active" && it->second.aek) {
+    return it->second.aek;
+  }
+  return Inaccessible(it->second.status);
 }
 
 KeyStatus AccountKeys::StatusOf(const store::Account& account) {
