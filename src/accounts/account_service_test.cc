@@ -22,6 +22,7 @@
 
 #include "accounts/account_keys.h"
 #include "base/bytes.h"
+#include "base/status_testing.h"
 #include "crypto/aead.h"
 #include "crypto/random.h"
 #include "env/testing.h"
@@ -37,48 +38,7 @@ using std::chrono::seconds;
 constexpr char kGroup[] = "rg";
 constexpr char kOtherGroup[] = "rg2";
 
-// ---- Status helpers ----
-
-const Status& StatusOf(const Status& s) { return s; }
-template <typename T>
-const Status& StatusOf(const Result<T>& r) {
-  return r.status();
-}
-
-#define ASSERT_OK(expr)                           \
-  do {                                            \
-    const auto& ok_result_ = (expr);              \
-    ASSERT_TRUE(StatusOf(ok_result_).ok())        \
-        << #expr << ": " << StatusOf(ok_result_); \
-  } while (0)
-
-#define EXPECT_OK(expr)                           \
-  do {                                            \
-    const auto& ok_result_ = (expr);              \
-    EXPECT_TRUE(StatusOf(ok_result_).ok())        \
-        << #expr << ": " << StatusOf(ok_result_); \
-  } while (0)
-
-#define ACCOUNTS_TEST_CONCAT_INNER_(a, b) a##b
-#define ACCOUNTS_TEST_CONCAT_(a, b) ACCOUNTS_TEST_CONCAT_INNER_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                     \
-  ASSERT_OK_AND_ASSIGN_IMPL_(ACCOUNTS_TEST_CONCAT_(result_, __LINE__), lhs, \
-                             expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(result, lhs, expr)           \
-  auto result = (expr);                                         \
-  ASSERT_TRUE(result.ok()) << #expr << ": " << result.status(); \
-  lhs = std::move(result).value()
-
-// Expects that `expr` failed with `code` and `reason`.
-#define EXPECT_REFUSED(expr, want_code, want_reason)           \
-  do {                                                         \
-    const auto& refused_result_ = (expr);                      \
-    const Status& refused_status_ = StatusOf(refused_result_); \
-    EXPECT_EQ(refused_status_.code(), (want_code))             \
-        << #expr << ": " << refused_status_;                   \
-    EXPECT_EQ(refused_status_.reason(), (want_reason))         \
-        << #expr << ": " << refused_status_;                   \
-  } while (0)
+using ::atrest::testing::StatusOf;
 
 bool ContainsBytes(ByteView haystack, ByteView needle) {
   return !needle.empty() &&

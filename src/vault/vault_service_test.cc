@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/base64.h"
+#include "base/status_testing.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "env/testing.h"
@@ -42,48 +43,6 @@ constexpr int64_t kDay = 86400;
 constexpr char kGroup[] = "rg";
 constexpr char kLocation[] = "westus";
 constexpr char kHere[] = "127.0.0.1";
-
-// ---- Status helpers ----
-
-const Status& StatusOf(const Status& s) { return s; }
-template <typename T>
-const Status& StatusOf(const Result<T>& r) {
-  return r.status();
-}
-
-#define ASSERT_OK(expr)                           \
-  do {                                            \
-    const auto& ok_result_ = (expr);              \
-    ASSERT_TRUE(StatusOf(ok_result_).ok())        \
-        << #expr << ": " << StatusOf(ok_result_); \
-  } while (0)
-
-#define EXPECT_OK(expr)                           \
-  do {                                            \
-    const auto& ok_result_ = (expr);              \
-    EXPECT_TRUE(StatusOf(ok_result_).ok())        \
-        << #expr << ": " << StatusOf(ok_result_); \
-  } while (0)
-
-#define VAULT_TEST_CONCAT_INNER_(a, b) a##b
-#define VAULT_TEST_CONCAT_(a, b) VAULT_TEST_CONCAT_INNER_(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL_(VAULT_TEST_CONCAT_(result_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(result, lhs, expr)           \
-  auto result = (expr);                                         \
-  ASSERT_TRUE(result.ok()) << #expr << ": " << result.status(); \
-  lhs = std::move(result).value()
-
-// Asserts that `expr` failed with `code` and `reason`.
-#define EXPECT_REFUSED(expr, want_code, want_reason)           \
-  do {                                                         \
-    const auto& refused_result_ = (expr);                      \
-    const Status& refused_status_ = StatusOf(refused_result_); \
-    EXPECT_EQ(refused_status_.code(), (want_code))             \
-        << #expr << ": " << refused_status_;                   \
-    EXPECT_EQ(refused_status_.reason(), (want_reason))         \
-        << #expr << ": " << refused_status_;                   \
-  } while (0)
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
