@@ -11,6 +11,7 @@
 #include "app/config.h"
 #include "app/selftest.h"
 #include "app/serve.h"
+#include "cli/account_commands.h"
 #include "cli/commands.h"
 #include "cli/keyvault_commands.h"
 #include "cli/keyvault_key_commands.h"
@@ -449,6 +450,153 @@ int main(int argc, char** argv) {
     return cli::KeyVaultAudit(ctx, kv_target, kv_after);
   };
 
+  // `atrest cognitiveservices account ...` and `atrest resource move`: AI
+  // accounts as `az cognitiveservices account` and `az resource move` manage
+  // them (cli/account_commands.h).
+  atrest::cli::AccountTarget acct_target;
+  atrest::cli::AccountCreateOptions acct_create_opts;
+  atrest::cli::AccountUpdateOptions acct_update_opts;
+  atrest::cli::ResourceMoveOptions move_opts;
+  std::vector<std::string> acct_tags;
+  std::string acct_key_name;
+  auto* cogsvc = app.add_subcommand("cognitiveservices",
+                                    "AI services (Azure OpenAI accounts)");
+  cogsvc->require_subcommand(1);
+  cogsvc->fallthrough();
+  cogsvc->add_option("--ca-file", cli_ca_file,
+                     "extra trusted CA certificates (PEM) "
+                     "[REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS]");
+  auto* acct = cogsvc->add_subcommand("account", "AI accounts");
+  acct->require_subcommand(1);
+  acct->fallthrough();
+  // -n, -g and --subscription.
+  auto add_account = [&](CLI::App* cmd) {
+    cmd->add_option("--name,-n", acct_target.name, "account name")->required();
+    cmd->add_option("--resource-group,-g", acct_target.resource_group,
+                    "resource group")
+        ->required();
+    cmd->add_option("--subscription", acct_target.subscription,
+                    "subscription id (default: the profile's)");
+  };
+  auto* acct_create = acct->add_subcommand("create", "create an account");
+  add_account(acct_create);
+  acct_create
+      ->add_option("--location,-l", acct_create_opts.location, "location")
+      ->required();
+  acct_create
+      ->add_option("--kind", acct_create_opts.kind, "OpenAI or AIServices")
+      ->capture_default_str();
+  acct_create->add_option("--sku", acct_create_opts.sku, "pricing tier")
+      ->capture_default_str();
+  acct_create->add_flag("--assign-identity", acct_create_opts.assign_identity,
+                        "give the account a system-assigned identity");
+  acct_create->add_option("--tags", acct_tags, "key=value ...");
+  auto* acct_show = acct->add_subcommand("show", "show an account");
+  add_account(acct_show);
+  auto* acct_list = acct->add_subcommand("list", "list accounts");
+  acct_list->add_option("--resource-group,-g", acct_target.resource_group,
+                        "resource group (default: the whole subscription)");
+  acct_list->add_option("--subscription", acct_target.subscription,
+                        "subscription id (default: the profile's)");
+  auto* acct_update = acct->add_subcommand(
+      "update", "update tags or the encryption (customer-managed key)");
+  add_account(acct_update);
+  acct_update
+      ->add_option("--encryption-key-source",
+                   acct_update_opts.encryption_key_source,
+                   "Microsoft.KeyVault or Microsoft.CognitiveServices")
+      ->check(
+          CLI::IsMember({"Microsoft.KeyVault", "Microsoft.CognitiveServices"}));
+  acct_update->add_option("--encryption-key-vault",
+                          acct_update_opts.encryption_key_vault,
+                          "key vault URI (https://<vault>.vault.<domain>)");
+  acct_update->add_option("--encryption-key-name",
+                          acct_update_opts.encryption_key_name, "key name");
+  acct_update->add_option("--encryption-key-version",
+                          acct_update_opts.encryption_key_version,
+                          "key version (default: the latest, followed)");
+  acct_update->add_option(
+      "--encryption-key-id", acct_update_opts.encryption_key_id,
+      "key identifier https://<vault>/keys/<name>[/<version>] (atrest)");
+  auto* acct_update_tags =
+      acct_update->add_option("--tags", acct_tags, "key=value ... (replaces)");
+  auto* acct_delete = acct->add_subcommand("delete", "delete an account");
+  add_account(acct_delete);
+  auto* acct_keys = acct->add_subcommand("keys", "the account's API keys");
+  acct_keys->require_subcommand(1);
+  acct_keys->fallthrough();
+  auto* acct_keys_list = acct_keys->add_subcommand("list", "list the keys");
+  add_account(acct_keys_list);
+  auto* acct_keys_regenerate =
+      acct_keys->add_subcommand("regenerate", "regenerate a key");
+  add_account(acct_keys_regenerate);
+  acct_keys_regenerate->add_option("--key-name", acct_key_name, "Key1 or Key2")
+      ->required()
+      ->check(CLI::IsMember({"Key1", "Key2"}, CLI::ignore_case));
+  auto* acct_identity =
+      acct->add_subcommand("identity", "the account's managed identity");
+  acct_identity->require_subcommand(1);
+  acct_identity->fallthrough();
+  auto* acct_identity_assign = acct_identity->add_subcommand(
+      "assign", "give the account a system-assigned identity");
+  add_account(acct_identity_assign);
+  auto* acct_identity_remove =
+      acct_identity->add_subcommand("remove", "remove the account's identity");
+  add_account(acct_identity_remove);
+  auto* acct_identity_show =
+      acct_identity->add_subcommand("show", "show the account's identity");
+  add_account(acct_identity_show);
+  auto* resource = app.add_subcommand("resource", "resources");
+  resource->require_subcommand(1);
+  resource->fallthrough();
+  resource->add_option("--ca-file", cli_ca_file,
+                       "extra trusted CA certificates (PEM) "
+                       "[REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS]");
+  auto* resource_move = resource->add_subcommand(
+      "move", "move resources (AI accounts) to another resource group");
+  resource_move->add_option("--ids", move_opts.ids, "resource ids")->required();
+  resource_move
+      ->add_option("--destination-group", move_opts.destination_group,
+                   "target resource group")
+      ->required();
+  resource_move->add_option("--destination-subscription-id",
+                            move_opts.destination_subscription,
+                            "target subscription (default: the profile's)");
+
+  // Runs the cognitiveservices account subcommand that was parsed.
+  auto run_account = [&](const atrest::cli::CliContext& ctx) {
+    namespace cli = atrest::cli;
+    if (acct_create->parsed()) {
+      acct_create_opts.account = acct_target;
+      acct_create_opts.tags = acct_tags;
+      return cli::AccountCreate(ctx, acct_create_opts);
+    }
+    if (acct_show->parsed()) return cli::AccountShow(ctx, acct_target);
+    if (acct_list->parsed()) {
+      return cli::AccountList(ctx, acct_target.resource_group,
+                              acct_target.subscription);
+    }
+    if (acct_update->parsed()) {
+      acct_update_opts.account = acct_target;
+      if (acct_update_tags->count() > 0) acct_update_opts.tags = acct_tags;
+      return cli::AccountUpdate(ctx, acct_update_opts);
+    }
+    if (acct_delete->parsed()) return cli::AccountDelete(ctx, acct_target);
+    if (acct_keys_list->parsed()) {
+      return cli::AccountKeysList(ctx, acct_target);
+    }
+    if (acct_keys_regenerate->parsed()) {
+      return cli::AccountKeysRegenerate(ctx, acct_target, acct_key_name);
+    }
+    if (acct_identity_assign->parsed()) {
+      return cli::AccountIdentityAssign(ctx, acct_target);
+    }
+    if (acct_identity_remove->parsed()) {
+      return cli::AccountIdentityRemove(ctx, acct_target);
+    }
+    return cli::AccountIdentityShow(ctx, acct_target);
+  };
+
   auto* version = app.add_subcommand("version", "print the version");
   auto* selftest = app.add_subcommand(
       "selftest", "check that the cryptography in use works");
@@ -500,7 +648,8 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (login->parsed() || group->parsed() || keyvault->parsed()) {
+  if (login->parsed() || group->parsed() || keyvault->parsed() ||
+      cogsvc->parsed() || resource->parsed()) {
     const char* xdg = std::getenv("XDG_CONFIG_HOME");
     const char* home = std::getenv("HOME");
     atrest::Result<std::string> profile_path =
@@ -525,6 +674,10 @@ int main(int argc, char** argv) {
         s = atrest::cli::GroupDelete(ctx, group_name);
       } else if (keyvault->parsed()) {
         s = run_keyvault(ctx);
+      } else if (cogsvc->parsed()) {
+        s = run_account(ctx);
+      } else if (resource_move->parsed()) {
+        s = atrest::cli::ResourceMove(ctx, move_opts);
       }
     }
     if (!s.ok()) {

@@ -10,12 +10,22 @@ namespace {
 
 using nlohmann::json;
 
-Status UriInvalid(std::string_view uri, std::string_view why) {
+// `shape` says what was expected, e.g. "https://<vault>/keys/<name>".
+Status UriInvalid(std::string_view what, std::string_view uri,
+                  std::string_view shape, std::string_view why) {
   return Status(StatusCode::kInvalidArgument,
-                "The key URI '" + std::string(uri) + "' is not a key vault " +
-                    "key identifier (https://<vault>/keys/<name>[/<version>])" +
-                    ": " + std::string(why) + ".",
+                "The " + std::string(what) + " '" + std::string(uri) +
+                    "' is not of the form " + std::string(shape) + ": " +
+                    std::string(why) + ".",
                 "KeyVaultUriInvalid");
+}
+
+constexpr std::string_view kKeyShape =
+    "https://<vault>/keys/<name>[/<version>]";
+constexpr std::string_view kVaultShape = "https://<vault>[:<port>]/";
+
+Status KeyUriInvalid(std::string_view uri, std::string_view why) {
+  return UriInvalid("key identifier", uri, kKeyShape, why);
 }
 
 bool ValidKeyName(std::string_view s) {
@@ -95,23 +105,27 @@ Status VaultError(const net::HttpsResponse& res) {
 
 Result<std::string> VaultKeyId::NormalizeVaultUri(std::string_view vault_uri) {
   Result<net::HttpsUrl> url = net::HttpsUrl::Parse(vault_uri);
-  if (!url.ok()) return UriInvalid(vault_uri, url.status().message());
+  if (!url.ok()) {
+    return UriInvalid("key vault URI", vault_uri, kVaultShape,
+                      url.status().message());
+  }
   if (url->target != "/") {
-    return UriInvalid(vault_uri, "a vault URI has no path or query");
+    return UriInvalid("key vault URI", vault_uri, kVaultShape,
+                      "a vault URI has no path or query");
   }
   return "https://" + url->HostHeader();
 }
 
 Result<VaultKeyId> VaultKeyId::Parse(std::string_view key_uri) {
   Result<net::HttpsUrl> url = net::HttpsUrl::Parse(key_uri);
-  if (!url.ok()) return UriInvalid(key_uri, url.status().message());
+  if (!url.ok()) return KeyUriInvalid(key_uri, url.status().message());
   std::string_view path = url->target;
   if (path.find('?') != std::string_view::npos) {
-    return UriInvalid(key_uri, "it has a query");
+    return KeyUriInvalid(key_uri, "it has a query");
   }
   constexpr std::string_view kKeys = "/keys/";
   if (path.substr(0, kKeys.size()) != kKeys) {
-    return UriInvalid(key_uri, "its path does not start with /keys/");
+    return KeyUriInvalid(key_uri, "its path does not start with /keys/");
   }
   path.remove_prefix(kKeys.size());
   if (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -122,13 +136,13 @@ Result<VaultKeyId> VaultKeyId::Parse(std::string_view key_uri) {
   if (slash != std::string_view::npos) {
     id.version = std::string(path.substr(slash + 1));
     if (!ValidVersion(id.version)) {
-      return UriInvalid(key_uri, "the key version is not 32 hex digits");
+      return KeyUriInvalid(key_uri, "the key version is not 32 hex digits");
     }
   }
   if (!ValidKeyName(id.name)) {
-    return UriInvalid(key_uri,
-                      "the key name is not 1-127 letters, digits "
-                      "and dashes");
+    return KeyUriInvalid(key_uri,
+                         "the key name is not 1-127 letters, digits "
+                         "and dashes");
   }
   return id;
 }
