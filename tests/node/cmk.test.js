@@ -540,6 +540,18 @@ describe('revocation by the key itself', () => {
     await assertRestored(account, file.id, data);
   });
 
+  test('closing the vault firewall to trusted services revokes; letting ' +
+       'them through restores', async () => {
+    await kv.vaults.update(rg, vaultName, {properties: {
+      networkAcls: {defaultAction: 'Deny', bypass: 'None'}}});
+    await assertRevokedWithin1s(account, file.id);
+    await kv.vaults.update(rg, vaultName, {properties: {
+      networkAcls: {defaultAction: 'Deny', bypass: 'AzureServices'}}});
+    await assertRestored(account, file.id, data);
+    await kv.vaults.update(rg, vaultName, {properties: {
+      networkAcls: {defaultAction: 'Allow', bypass: 'AzureServices'}}});
+  });
+
   test('while the key is inaccessible, files and the account can still be ' +
        'deleted', async () => {
     const other = await upload(account, randomBytes(2000), 'other.bin');
