@@ -612,6 +612,12 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
     }
     e.aek = std::move(aek);
     e.fetched = env_.clock().Monotonic();
+    e.builtin_vault.clear();
+    if (Result<Kek> kek = ParseKek(account.kek_json);
+        kek.ok() && !kek->service) {
+      e.builtin_vault = Lower(
+          BuiltinVaultName(kek->id.vault_uri, options_.builtin_vault_suffix));
+    }
     next = e.status;
   }
   if (!changed) return;
@@ -710,9 +716,18 @@ void AccountKeys::RecheckAll() {
 }
 
 void AccountKeys::OnVaultEvent(const vault::VaultEvent& event) {
+  const std::string vault = Lower(event.vault);
   {
     std::lock_guard lock(mu_);
-    pending_vaults_.insert(Lower(event.vault));
+    // Revocation must not wait for the worker: drop the keys now, so every
+    // data operation from here on asks the vault (or the worker's result).
+    for (auto& [uid, e] : entries_) {
+      if (e.builtin_vault == vault) {
+        e.aek.reset();
+        e.fetched = env::MonoTime{};
+      }
+    }
+    pending_vaults_.insert(vault);
   }
   cv_.notify_all();
 }

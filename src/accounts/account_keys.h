@@ -14,8 +14,9 @@
 //
 // Key state: an unwrapped AEK is cached for at most `kek_recheck`. Every
 // built-in vault event (key, version, policy, firewall change) that may
-// concern an account drops its cached AEK and rechecks it at once on a
-// worker thread; a bounded poll rechecks every CMK account each
+// concern an account drops its cached AEK at once, on the publishing thread
+// (so the next data operation asks the vault), and rechecks it on a worker
+// thread; a bounded poll rechecks every CMK account each
 // `kek_recheck`, and moves versionless references to the newest version.
 // A failed unwrap makes the account's state "inaccessible" (with the reason
 // and since when) until a later check succeeds.
@@ -143,6 +144,9 @@ class AccountKeys {
     env::MonoTime fetched{};
     KeyStatus status;
     bool loaded = false;
+    // Lower-case name of the built-in vault whose key wraps the AEK; empty
+    // for service-managed and external keys.
+    std::string builtin_vault;
   };
   AccountKeys(store::Store& store, env::Env& env,
               std::unique_ptr<crypto::Aead> service_kek,

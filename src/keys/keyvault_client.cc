@@ -152,7 +152,7 @@ std::string VaultKeyId::ToString() const {
 }
 
 KeyVaultClient::KeyVaultClient(net::HttpsOptions options)
-    : options_(std::move(options)) {}
+    : https_(net::HttpsClient::Create(std::move(options))) {}
 
 Result<net::HttpsResponse> KeyVaultClient::Send(const std::string& method,
                                                 const std::string& url,
@@ -168,7 +168,13 @@ Result<net::HttpsResponse> KeyVaultClient::Send(const std::string& method,
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = body;
   }
-  Result<net::HttpsResponse> res = net::SendHttps(req, options_);
+  if (!https_.ok()) {
+    return Status(
+        StatusCode::kUnavailable,
+        "The key vault client cannot start: " + https_.status().message(),
+        "VaultUnreachable");
+  }
+  Result<net::HttpsResponse> res = (*https_)->Send(req);
   if (!res.ok()) {
     return Status(
         res.status().code(),

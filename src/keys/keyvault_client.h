@@ -103,7 +103,8 @@ class KeyVaultClient {
                            const std::string& path, const std::string& body,
                            const TokenSource& tokens);
 
-  const net::HttpsOptions options_;
+  // Made once: loading the system's CAs costs more than a request.
+  const Result<std::unique_ptr<net::HttpsClient>> https_;
   std::mutex mu_;
   std::map<std::string, VaultChallenge> challenges_;  // Guarded by mu_.
 };

@@ -131,8 +131,42 @@ std::string PercentEncode(std::string_view s) {
   return out;
 }
 
+struct HttpsClient::Tls {
+  asio::ssl::context ctx{asio::ssl::context::tls_client};
+};
+
+Result<std::unique_ptr<HttpsClient>> HttpsClient::Create(HttpsOptions options) {
+  auto tls = std::make_unique<Tls>();
+  beast::error_code ec;
+  SSL_CTX_set_min_proto_version(tls->ctx.native_handle(), TLS1_2_VERSION);
+  tls->ctx.set_default_verify_paths(ec);
+  if (ec) return UnavailableError("load system CAs: " + ec.message());
+  for (const std::string& ca_file : options.ca_files) {
+    tls->ctx.load_verify_file(ca_file, ec);
+    if (ec) {
+      return InvalidArgumentError("load CA file " + ca_file + ": " +
+                                  ec.message());
+    }
+  }
+  tls->ctx.set_verify_mode(asio::ssl::verify_peer);
+  return std::unique_ptr<HttpsClient>(
+      new HttpsClient(std::move(options), std::move(tls)));
+}
+
+HttpsClient::HttpsClient(HttpsOptions options, std::unique_ptr<Tls> tls)
+    : options_(std::move(options)), tls_(std::move(tls)) {}
+
+HttpsClient::~HttpsClient() = default;
+
 Result<HttpsResponse> SendHttps(const HttpsRequest& request,
                                 const HttpsOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<HttpsClient> client,
+                   HttpsClient::Create(options));
+  return client->Send(request);
+}
+
+Result<HttpsResponse> HttpsClient::Send(const HttpsRequest& request) const {
+  const HttpsOptions& options = options_;
   ASSIGN_OR_RETURN(HttpsUrl url, HttpsUrl::Parse(request.url));
   bhttp::verb method = bhttp::string_to_verb(request.method);
   if (method == bhttp::verb::unknown) {
@@ -140,21 +174,8 @@ Result<HttpsResponse> SendHttps(const HttpsRequest& request,
   }
 
   beast::error_code ec;
-  asio::ssl::context ctx(asio::ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-  ctx.set_default_verify_paths(ec);
-  if (ec) return UnavailableError("load system CAs: " + ec.message());
-  for (const std::string& ca_file : options.ca_files) {
-    ctx.load_verify_file(ca_file, ec);
-    if (ec) {
-      return InvalidArgumentError("load CA file " + ca_file + ": " +
-                                  ec.message());
-    }
-  }
-  ctx.set_verify_mode(asio::ssl::verify_peer);
-
   asio::io_context ioc;
-  beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, tls_->ctx);
   stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
   if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
     return InternalError("set TLS server name " + url.host);

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -70,6 +71,25 @@ struct HttpsOptions {
   // DNS may not know. The certificate is still checked against the name.
   std::string connect_domain;
   std::string connect_address;
+};
+
+// A client that keeps its TLS configuration (the system's CAs plus
+// options.ca_files, loaded once) for many requests; each Send() is still one
+// connection. Thread safety: Send() may be called from several threads.
+class HttpsClient {
+ public:
+  // Unavailable when the system CAs cannot be loaded, InvalidArgument for a
+  // CA file that cannot.
+  static Result<std::unique_ptr<HttpsClient>> Create(HttpsOptions options);
+  ~HttpsClient();
+  // As SendHttps below.
+  Result<HttpsResponse> Send(const HttpsRequest& request) const;
+
+ private:
+  struct Tls;
+  HttpsClient(HttpsOptions options, std::unique_ptr<Tls> tls);
+  const HttpsOptions options_;
+  const std::unique_ptr<Tls> tls_;
 };
 
 // Sends `request` and returns the response, whatever its status code.
