@@ -25,6 +25,7 @@ ALL_TARGETS=(
   "vault_config_fuzzer:vault_config:8192"
   "jsonl_fuzzer:jsonl:16384"
   "multipart_fuzzer:multipart:16384"
+  "kek_fuzzer:kek:8192"
 )
 
 selected=("$@")

@@ -151,6 +151,81 @@ std::string VaultKeyId::ToString() const {
   return vault_uri + "/keys/" + name + (version.empty() ? "" : "/" + version);
 }
 
+Result<VaultChallenge> ParseChallenge(std::string_view header) {
+  std::string authority = ChallengeParam(header, "authorization");
+  if (authority.empty())
+    authority = ChallengeParam(header, "authorization_uri");
+  VaultChallenge c;
+  c.resource = ChallengeParam(header, "resource");
+  if (c.resource.empty()) {
+    // "scope" names a scope, "<resource>/.default".
+    c.resource = ChallengeParam(header, "scope");
+    constexpr std::string_view kDefault = "/.default";
+    if (c.resource.size() > kDefault.size() &&
+        c.resource.compare(c.resource.size() - kDefault.size(), kDefault.size(),
+                           kDefault) == 0) {
+      c.resource.resize(c.resource.size() - kDefault.size());
+    }
+  }
+  while (!authority.empty() && authority.back() == '/') authority.pop_back();
+  size_t slash = authority.rfind('/');
+  if (slash != std::string::npos) c.tenant_id = authority.substr(slash + 1);
+  if (c.tenant_id.empty() || c.resource.empty()) {
+    return Status(StatusCode::kUnavailable,
+                  "The key vault's challenge names no tenant or resource.",
+                  "VaultUnreachable");
+  }
+  return c;
+}
+
+Result<VaultKeyInfo> ParseKeyBundle(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("key") || !j["key"].is_object()) {
+    return Status(StatusCode::kUnavailable,
+                  "The key vault's answer is not a key bundle.",
+                  "VaultUnreachable");
+  }
+  const json& key = j["key"];
+  auto text = [](const json& o, const char* name) -> std::string {
+    return o.contains(name) && o[name].is_string() ? o[name].get<std::string>()
+                                                   : "";
+  };
+  VaultKeyInfo info;
+  info.kty = text(key, "kty");
+  Result<VaultKeyId> kid = VaultKeyId::Parse(text(key, "kid"));
+  if (!kid.ok()) {
+    return Status(StatusCode::kUnavailable,
+                  "The key vault's answer has no valid kid.",
+                  "VaultUnreachable");
+  }
+  info.id = *kid;
+  if (Result<Bytes> n = Base64UrlDecode(text(key, "n")); n.ok()) {
+    size_t lead = 0;
+    while (lead < n->size() && (*n)[lead] == 0) ++lead;
+    info.key_bits = static_cast<int>((n->size() - lead) * 8);
+  }
+  if (key.contains("key_ops") && key["key_ops"].is_array()) {
+    for (const json& op : key["key_ops"]) {
+      if (op.is_string()) info.key_ops.push_back(op.get<std::string>());
+    }
+  }
+  if (j.contains("attributes") && j["attributes"].is_object()) {
+    const json& a = j["attributes"];
+    if (a.contains("enabled") && a["enabled"].is_boolean()) {
+      info.enabled = a["enabled"].get<bool>();
+    }
+    // Integers only: a float (say 1e300) has no Unix time to convert to.
+    if (a.contains("nbf") && a["nbf"].is_number_integer()) {
+      info.not_before = a["nbf"].get<int64_t>();
+    }
+    if (a.contains("exp") && a["exp"].is_number_integer()) {
+      info.expires = a["exp"].get<int64_t>();
+    }
+    info.recovery_level = text(a, "recoveryLevel");
+  }
+  return info;
+}
+
 KeyVaultClient::KeyVaultClient(net::HttpsOptions options)
     : https_(net::HttpsClient::Create(std::move(options))) {}
 
@@ -204,22 +279,7 @@ Result<VaultChallenge> KeyVaultClient::Challenge(const std::string& vault_uri,
                       std::to_string(res.status) + ").",
                   "VaultUnreachable");
   }
-  std::string authority = ChallengeParam(res.www_authenticate, "authorization");
-  if (authority.empty()) {
-    authority = ChallengeParam(res.www_authenticate, "authorization_uri");
-  }
-  VaultChallenge c;
-  c.resource = ChallengeParam(res.www_authenticate, "resource");
-  if (c.resource.empty())
-    c.resource = ChallengeParam(res.www_authenticate, "scope");
-  while (!authority.empty() && authority.back() == '/') authority.pop_back();
-  size_t slash = authority.rfind('/');
-  if (slash != std::string::npos) c.tenant_id = authority.substr(slash + 1);
-  if (c.tenant_id.empty() || c.resource.empty()) {
-    return Status(StatusCode::kUnavailable,
-                  "The key vault's challenge names no tenant or resource.",
-                  "VaultUnreachable");
-  }
+  ASSIGN_OR_RETURN(VaultChallenge c, ParseChallenge(res.www_authenticate));
   std::lock_guard lock(mu_);
   challenges_[vault_uri] = c;
   return c;
@@ -254,47 +314,7 @@ Result<VaultKeyInfo> KeyVaultClient::GetKey(const VaultKeyId& id,
   std::string path = "/keys/" + id.name;
   if (!id.version.empty()) path += "/" + id.version;
   ASSIGN_OR_RETURN(std::string body, Call(id, "GET", path, "", tokens));
-  json j = json::parse(body, nullptr, false);
-  if (!j.is_object() || !j.contains("key") || !j["key"].is_object()) {
-    return Status(StatusCode::kUnavailable,
-                  "The key vault's answer is not a key bundle.",
-                  "VaultUnreachable");
-  }
-  const json& key = j["key"];
-  VaultKeyInfo info;
-  info.kty = key.value("kty", "");
-  Result<VaultKeyId> kid = VaultKeyId::Parse(key.value("kid", ""));
-  if (!kid.ok()) {
-    return Status(StatusCode::kUnavailable,
-                  "The key vault's answer has no valid kid.",
-                  "VaultUnreachable");
-  }
-  info.id = *kid;
-  if (key.contains("n") && key["n"].is_string()) {
-    Result<Bytes> n = Base64UrlDecode(key["n"].get<std::string>());
-    if (n.ok()) {
-      size_t lead = 0;
-      while (lead < n->size() && (*n)[lead] == 0) ++lead;
-      info.key_bits = static_cast<int>((n->size() - lead) * 8);
-    }
-  }
-  if (key.contains("key_ops") && key["key_ops"].is_array()) {
-    for (const json& op : key["key_ops"]) {
-      if (op.is_string()) info.key_ops.push_back(op.get<std::string>());
-    }
-  }
-  if (j.contains("attributes") && j["attributes"].is_object()) {
-    const json& a = j["attributes"];
-    info.enabled = a.value("enabled", true);
-    if (a.contains("nbf") && a["nbf"].is_number()) {
-      info.not_before = a["nbf"].get<int64_t>();
-    }
-    if (a.contains("exp") && a["exp"].is_number()) {
-      info.expires = a["exp"].get<int64_t>();
-    }
-    info.recovery_level = a.value("recoveryLevel", "");
-  }
-  return info;
+  return ParseKeyBundle(body);
 }
 
 Result<std::pair<std::string, Bytes>> KeyVaultClient::WrapKey(

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/bytes.h"
@@ -67,6 +68,13 @@ struct VaultChallenge {
   std::string tenant_id;
   std::string resource;  // The token audience the vault wants.
 };
+
+// Parsers of what a vault answers (untrusted input; fuzzed). Errors are
+// Unavailable with reason "VaultUnreachable".
+// The tenant and resource of a `WWW-Authenticate: Bearer ...` challenge.
+Result<VaultChallenge> ParseChallenge(std::string_view header);
+// A key bundle (GET /keys/{name}[/{version}]).
+Result<VaultKeyInfo> ParseKeyBundle(std::string_view body);
 
 class KeyVaultClient {
  public:
