@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/json_fields.h"
 #include "crypto/random.h"
 #include "resources/resource_manager.h"
 
@@ -66,11 +67,11 @@ Result<Kek> ParseKek(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   if (!j.is_object()) return DataLossError("account key reference is corrupt");
   Kek k;
-  if (j.value("source", "") == "service") return k;
+  if (JsonString(j, "source") == "service") return k;
   k.service = false;
-  k.id.vault_uri = j.value("vault_uri", "");
-  k.id.name = j.value("key_name", "");
-  k.id.version = j.value("key_version", "");
+  k.id.vault_uri = JsonString(j, "vault_uri");
+  k.id.name = JsonString(j, "key_name");
+  k.id.version = JsonString(j, "key_version");
   if (k.id.vault_uri.empty() || k.id.name.empty() || k.id.version.empty()) {
     return DataLossError("account key reference is corrupt");
   }
@@ -209,7 +210,7 @@ Result<EncryptionSettings> EncryptionSettings::FromArm(const json& j) {
   const bool has_kv =
       j.contains("keyVaultProperties") && j["keyVaultProperties"].is_object();
   e.key_source =
-      j.value("keySource", has_kv ? kCustomerManaged : kServiceManaged);
+      JsonString(j, "keySource", has_kv ? kCustomerManaged : kServiceManaged);
   if (e.key_source != kServiceManaged && e.key_source != kCustomerManaged) {
     return Status(StatusCode::kInvalidArgument,
                   "properties.encryption.keySource must be "
@@ -265,12 +266,13 @@ KeyStatus KeyStatus::FromJson(std::string_view text) {
   KeyStatus s;
   json j = json::parse(text, nullptr, false);
   if (!j.is_object()) return s;
-  s.state = j.value("state", "active");
-  s.reason_code = j.value("reasonCode", "");
-  s.reason = j.value("reason", "");
-  s.since = j.value("since", int64_t{0});
-  s.last_success = j.value("lastSuccess", int64_t{0});
-  s.key_version = j.value("keyVersion", "");
+  s.state =
+      JsonString(j, "state") == "inaccessible" ? "inaccessible" : "active";
+  s.reason_code = JsonString(j, "reasonCode");
+  s.reason = JsonString(j, "reason");
+  s.since = JsonInt(j, "since");
+  s.last_success = JsonInt(j, "lastSuccess");
+  s.key_version = JsonString(j, "keyVersion");
   return s;
 }
 

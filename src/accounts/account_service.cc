@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "base/base64.h"
+#include "base/json_fields.h"
 #include "crypto/random.h"
 
 namespace atrest::accounts {
@@ -105,7 +106,7 @@ Result<ApiKeys> AccountService::OpenKeys(const store::Account& row) {
   ByteView v = plain.RevealSecret();
   json j = json::parse(std::string(v.begin(), v.end()), nullptr, false);
   if (!j.is_object()) return DataLossError("account API keys are corrupt");
-  return ApiKeys{j.value("key1", ""), j.value("key2", "")};
+  return ApiKeys{JsonString(j, "key1"), JsonString(j, "key2")};
 }
 
 Result<AccountInfo> AccountService::ToInfo(const store::Account& row) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "api/arm.h"
+#include "base/json_fields.h"
 
 namespace atrest::api {
 namespace {
@@ -101,7 +102,7 @@ Result<accounts::AccountUpdate> ParseUpdate(const json& body, bool is_put) {
     u.kind = body["kind"].get<std::string>();
   }
   if (body.contains("sku") && body["sku"].is_object()) {
-    u.sku = body["sku"].value("name", "S0");
+    u.sku = JsonString(body["sku"], "name", "S0");
   }
   if (body.contains("identity") && !body["identity"].is_null()) {
     const json& id = body["identity"];
@@ -201,7 +202,7 @@ http::Response RegenerateKey(http::Request& r, Services& s,
   ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
   ARM_ASSIGN_OR_RETURN(
       auto keys,
-      s.accounts->RegenerateKey(caller, RefOf(r), body.value("keyName", "")));
+      s.accounts->RegenerateKey(caller, RefOf(r), JsonString(body, "keyName")));
   return JsonResponse(200, KeysJson(keys));
 }
 
@@ -213,7 +214,7 @@ http::Response MoveResources(http::Request& r, Services& s,
   ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
   const std::string sub(r.PathParam("sub"));
   const std::string group(r.PathParam("group"));
-  const std::string target = body.value("targetResourceGroup", "");
+  const std::string target = JsonString(body, "targetResourceGroup");
   // "/subscriptions/<s>/resourceGroups/<g>"
   std::vector<std::string> parts;
   for (size_t at = 0; at <= target.size();) {

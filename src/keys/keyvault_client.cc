@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/base64.h"
+#include "base/json_fields.h"
 
 namespace atrest::keys {
 namespace {
@@ -328,7 +329,7 @@ Result<std::pair<std::string, Bytes>> KeyVaultClient::WrapKey(
                    Call(id, "POST", path + "/wrapkey", req.dump(), tokens));
   json j = json::parse(body, nullptr, false);
   Result<VaultKeyId> kid =
-      VaultKeyId::Parse(j.is_object() ? j.value("kid", "") : "");
+      VaultKeyId::Parse(j.is_object() ? JsonString(j, "kid") : "");
   Result<Bytes> value = Base64UrlDecode(j.is_object() && j.contains("value") &&
                                                 j["value"].is_string()
                                             ? j["value"].get<std::string>()
