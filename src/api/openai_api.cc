@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/stream_format.h"
 #include "http/multipart.h"
 
 namespace atrest::api {
@@ -241,6 +242,8 @@ http::Response UploadFile(http::Request& r, Services& s,
   Result<std::unique_ptr<http::MultipartParser>> parser =
       http::MultipartParser::Create(*boundary, std::move(cb));
   if (!parser.ok()) return FromStatus(parser.status());
+  // Two of the server's read-ahead chunks: one Read() takes what is queued,
+  // up to this.
   std::vector<uint8_t> buf(256 * 1024);
   while (true) {
     Result<size_t> n = r.body_stream->Read(MutableByteView(buf));
@@ -353,7 +356,9 @@ http::Response FileContent(http::Request& r, Services& s,
     }
   }
   // Plaintext is decrypted a window of whole segments at a time, so each
-  // segment is authenticated once, and handed out in the server's chunks.
+  // segment is authenticated once: straight into the server's chunk when
+  // that holds the rest of the current segment (windows then end on segment
+  // boundaries), else into `pending`, which the next chunks are copied from.
   struct State {
     uint64_t next = 0;
     uint64_t end = 0;
@@ -364,13 +369,34 @@ http::Response FileContent(http::Request& r, Services& s,
   state->next = first;
   state->end = end;
   static constexpr uint64_t kWindow = 1 << 20;
+  // Files are written with the default segment size; another size only
+  // costs some segments being decrypted twice.
+  static constexpr uint64_t kSegment =
+      crypto::stream_format::kDefaultSegmentSize;
   http::BodyProducer producer = [d,
                                  state](MutableByteView out) -> Result<size_t> {
     if (state->taken == state->pending.size()) {
       state->pending.clear();
       state->taken = 0;
       if (state->next >= state->end) return size_t{0};
-      const uint64_t n = std::min(kWindow, state->end - state->next);
+      uint64_t n = std::min<uint64_t>(out.size(), state->end - state->next);
+      if (state->next + n < state->end) {
+        n = (state->next + n) / kSegment * kSegment;
+        n = n > state->next ? n - state->next : 0;
+      }
+      if (n > 0) {
+        size_t filled = 0;
+        RETURN_IF_ERROR(d->Read(state->next, n, [&](ByteView p) {
+          if (p.size() > n - filled) return InternalError("window overrun");
+          std::copy_n(p.data(), p.size(), out.data() + filled);
+          filled += p.size();
+          return Status::Ok();
+        }));
+        if (filled != n) return InternalError("window underrun");
+        state->next += n;
+        return filled;
+      }
+      n = std::min(kWindow, state->end - state->next);
       RETURN_IF_ERROR(d->Read(state->next, n, [&](ByteView p) {
         state->pending.insert(state->pending.end(), p.begin(), p.end());
         return Status::Ok();

@@ -17,11 +17,18 @@ class BridgeSource final : public BodySource {
   const std::shared_ptr<BodyBridge> bridge_;
 };
 
-BodyBridge::BodyBridge(StartRead start_read)
-    : start_read_(std::move(start_read)), buffer_(kChunkBytes) {}
+BodyBridge::BodyBridge(Wake wake) : wake_(std::move(wake)) {}
 
 std::unique_ptr<BodySource> BodyBridge::MakeSource() {
   return std::make_unique<BridgeSource>(shared_from_this());
+}
+
+bool BodyBridge::ShouldWakeLocked() {
+  // Half empty, so that one wake-up lets the session read several chunks.
+  if (!parked_ || !started_ || closed_ || ended_) return false;
+  if (queue_.size() + buffers_out_ > kMaxChunks / 2) return false;
+  parked_ = false;
+  return true;
 }
 
 Result<size_t> BodyBridge::Read(MutableByteView out) {
@@ -29,41 +36,109 @@ Result<size_t> BodyBridge::Read(MutableByteView out) {
   if (!error_.ok()) return error_;
   if (finished_ || out.empty()) return size_t{0};
   if (closed_) return UnavailableError("request body is no longer readable");
-  in_flight_ = true;
-  // The session runs the read on its I/O thread and calls Complete(); it never
-  // calls back synchronously, so holding the lock here cannot deadlock.
-  start_read_(shared_from_this(), std::min(out.size(), kChunkBytes));
-  cv_.wait(lock, [&] { return !in_flight_ || closed_; });
-  if (in_flight_) {
-    // Closed while a read was in flight: the session may still write into
-    // buffer_, which stays alive through the session's shared_ptr.
-    error_ = UnavailableError("connection closed while reading the body");
+  if (!started_) {
+    started_ = true;
+    if (ShouldWakeLocked()) {
+      lock.unlock();
+      wake_();
+      lock.lock();
+    }
+  }
+  cv_.wait(lock, [&] { return !queue_.empty() || ended_ || closed_; });
+  // Hands out as many queued bytes as fit, copying outside the lock so the
+  // session can queue the next chunk meanwhile.
+  size_t total = 0;
+  while (total < out.size() && !queue_.empty() && !closed_) {
+    Chunk c = std::move(queue_.front());
+    queue_.pop_front();
+    ++buffers_out_;
+    lock.unlock();
+    const size_t n = std::min(out.size() - total, c.size - c.offset);
+    std::memcpy(out.data() + total, c.data.data() + c.offset, n);
+    c.offset += n;
+    total += n;
+    lock.lock();
+    --buffers_out_;
+    if (closed_) break;  // Close() dropped the queue; drop this one too.
+    if (c.offset < c.size) {
+      queue_.push_front(std::move(c));  // Only Read() pops: still in order.
+    } else {
+      free_.push_back(std::move(c.data));
+    }
+  }
+  bytes_read_ += total;
+  if (total == 0) {
+    if (closed_) {
+      error_ = UnavailableError("connection closed while reading the body");
+      return error_;
+    }
+    // The queue is empty and the body has ended.
+    if (end_status_.ok()) {
+      finished_ = true;
+      return size_t{0};
+    }
+    error_ = end_status_;
+    error_delivered_ = true;
     return error_;
   }
-  if (!result_.ok()) {
-    error_ = result_.status();
-    return error_;
-  }
-  size_t n = *result_;
-  if (n == 0) {
-    finished_ = true;
-    return n;
-  }
-  std::memcpy(out.data(), buffer_.data(), n);
-  bytes_read_ += n;
-  return n;
+  const bool wake = ShouldWakeLocked();
+  lock.unlock();
+  if (wake) wake_();
+  return total;
 }
 
-void BodyBridge::Complete(Result<size_t> n) {
+bool BodyBridge::TakeBuffer(std::vector<uint8_t>* buffer) {
   std::lock_guard<std::mutex> lock(mu_);
-  result_ = std::move(n);
-  in_flight_ = false;
+  if (closed_ || ended_) return false;
+  if (!started_ || queue_.size() + buffers_out_ >= kMaxChunks) {
+    parked_ = true;
+    return false;
+  }
+  parked_ = false;
+  ++buffers_out_;
+  if (!free_.empty()) {
+    *buffer = std::move(free_.back());
+    free_.pop_back();
+  } else {
+    buffer->resize(kChunkBytes);
+  }
+  return true;
+}
+
+void BodyBridge::Push(std::vector<uint8_t> buffer, size_t n) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --buffers_out_;
+    if (closed_) return;
+    const size_t size = std::min(n, buffer.size());
+    queue_.push_back(Chunk{std::move(buffer), size, 0});
+  }
+  cv_.notify_one();
+}
+
+void BodyBridge::Return(std::vector<uint8_t> buffer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --buffers_out_;
+  if (!closed_) free_.push_back(std::move(buffer));
+}
+
+void BodyBridge::Finish(Status status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) return;
+    ended_ = true;
+    end_status_ = std::move(status);
+  }
   cv_.notify_all();
 }
 
 void BodyBridge::Close() {
-  std::lock_guard<std::mutex> lock(mu_);
-  closed_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    queue_.clear();
+    free_.clear();
+  }
   cv_.notify_all();
 }
 
@@ -75,6 +150,11 @@ uint64_t BodyBridge::bytes_read() const {
 bool BodyBridge::finished() const {
   std::lock_guard<std::mutex> lock(mu_);
   return finished_;
+}
+
+bool BodyBridge::error_delivered() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_delivered_;
 }
 
 }  // namespace atrest::http

@@ -2,7 +2,9 @@
 //
 // The body is either a string (small JSON, HTML) or a BodyProducer the
 // server pulls chunks from, so large downloads stream with memory bounded
-// by one chunk per connection. A streamed body goes out with Content-Length
+// per connection: two chunks of 256 KiB, one being written while the
+// producer fills the other (the producer runs one chunk ahead of the
+// socket). A streamed body goes out with Content-Length
 // when `content_length` is set, else with chunked transfer encoding.
 //
 // Thread safety: a value type; it belongs to one thread at a time. The
@@ -23,11 +25,13 @@
 namespace atrest::http {
 
 // Fills `out` with the next bytes of the body and returns how many; 0 means
-// the end of the body. An error aborts the response: the status line has
-// been sent already, so the server closes the connection (the client sees a
-// truncated body) and logs the failure. With a known content_length the
-// producer must deliver exactly that many bytes, or the connection is
-// closed. May block (disk, crypto): it runs on a handler-pool thread.
+// the end of the body. `out` holds up to 256 KiB; filling it (except at the
+// end) costs the fewest hand-offs between threads. An error aborts the
+// response: the status line has been sent already, so the server closes the
+// connection (the client sees a truncated body) and logs the failure. With a
+// known content_length the producer must deliver exactly that many bytes, or
+// the connection is closed. May block (disk, crypto): it runs on a handler-pool
+// thread.
 using BodyProducer = std::function<Result<size_t>(MutableByteView out)>;
 
 struct Response {

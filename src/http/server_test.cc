@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "http/body_bridge.h"
 #include "http/test_server.h"
 
 namespace atrest::http {
@@ -40,14 +41,40 @@ class ServerTest : public ::testing::Test {
                    return Response::Stream(
                        200,
                        [this](MutableByteView out) -> Result<size_t> {
+                         // One call at a time, even while producing ahead.
+                         if (in_producer_.exchange(true)) overlapped_ = true;
                          uint64_t left = kBig - produced_;
                          size_t n = std::min<uint64_t>(out.size(), left);
                          std::memset(out.data(), 'x', n);
                          produced_ += n;
+                         in_producer_ = false;
                          return n;
                        },
                        std::nullopt);
                  }).ok());
+    // A body that fails (or ends early) after 768 KiB of its 8 MiB.
+    for (const bool fail : {true, false}) {
+      ASSERT_TRUE(r.Add("localhost", "GET", fail ? "/fail" : "/short", {},
+                        [this, fail](Request&) {
+                          auto calls = std::make_shared<int>(0);
+                          return Response::Stream(
+                              200,
+                              [this, fail,
+                               calls](MutableByteView out) -> Result<size_t> {
+                                ++failing_calls_;
+                                if (++*calls > 3) {
+                                  if (!fail) return size_t{0};
+                                  return InternalError("disk on fire");
+                                }
+                                size_t n =
+                                    std::min<size_t>(out.size(), 256 * 1024);
+                                std::memset(out.data(), 'f', n);
+                                return n;
+                              },
+                              8u << 20);
+                        })
+                      .ok());
+    }
     RouteLimits upload;
     upload.streaming_body = true;
     upload.max_body_bytes = 64ull << 20;
@@ -64,6 +91,28 @@ class ServerTest : public ::testing::Test {
            }
            return Response::Text(200, std::to_string(total));
          }).ok());
+    // Reads one byte, then waits for the test before reading the rest.
+    RouteLimits hold = upload;
+    hold.max_body_bytes = 1ull << 30;
+    ASSERT_TRUE(r.Add("localhost", "PUT", "/hold", hold, [this](Request& req) {
+                   std::vector<uint8_t> buf(1 << 20);
+                   Result<size_t> n =
+                       req.body_stream->Read(MutableByteView(buf.data(), 1));
+                   if (!n.ok()) return Response::FromStatus(n.status());
+                   uint64_t total = *n;
+                   // A copy: it outlives the fixture's promise if a
+                   // failed test never releases it.
+                   std::shared_future<void> released = hold_released_;
+                   hold_started_ = true;
+                   released.wait();
+                   for (;;) {
+                     n = req.body_stream->Read(buf);
+                     if (!n.ok()) return Response::FromStatus(n.status());
+                     if (*n == 0) break;
+                     total += *n;
+                   }
+                   return Response::Text(200, std::to_string(total));
+                 }).ok());
     ASSERT_TRUE(r.Add("localhost", "GET", "/slow", {}, [this](Request&) {
                    slow_started_ = true;
                    std::this_thread::sleep_for(std::chrono::milliseconds(800));
@@ -85,6 +134,12 @@ class ServerTest : public ::testing::Test {
   std::atomic<uint64_t> produced_{0};
   std::atomic<size_t> max_read_{0};
   std::atomic<bool> slow_started_{false};
+  std::atomic<bool> in_producer_{false};
+  std::atomic<bool> overlapped_{false};
+  std::atomic<int> failing_calls_{0};
+  std::atomic<bool> hold_started_{false};
+  std::promise<void> release_hold_;
+  std::shared_future<void> hold_released_ = release_hold_.get_future().share();
 };
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -166,9 +221,96 @@ TEST_F(ServerTest, StreamsLargeChunkedResponseWithBoundedMemory) {
   }
   EXPECT_EQ(received, kBig);
   EXPECT_EQ(produced_, kBig);
-  // Kernel socket buffers on loopback plus one 64 KiB chunk; far below the
-  // 50 MiB body.
+  EXPECT_FALSE(overlapped_);
+  // Kernel socket buffers on loopback plus two 256 KiB chunks; far below
+  // the 50 MiB body.
   EXPECT_LT(max_ahead, 12u << 20);
+}
+
+// Once the head is out, a producer error or a body shorter than its
+// Content-Length can only be signalled by closing the connection; the
+// producer is not called again, and the response is logged.
+TEST_F(ServerTest, FailingProducerMidStreamClosesTheConnection) {
+  Start();
+  int calls = 0;
+  for (const std::string path : {"/fail", "/short"}) {
+    auto c = ts_.Connect();
+    ASSERT_TRUE(c.ok()) << c.status();
+    beast::http::request<beast::http::string_body> req{beast::http::verb::get,
+                                                       path, 11};
+    req.set(beast::http::field::host, "localhost");
+    ASSERT_TRUE((*c)->Write(req).ok());
+    beast::http::response_parser<beast::http::string_body> p;
+    p.body_limit(64u << 20);  // Not boost::none: Beast 1.74 then refuses.
+    beast::error_code ec;
+    beast::http::read_header((*c)->stream(), (*c)->buffer(), p, ec);
+    ASSERT_FALSE(ec) << path << ": " << ec.message();
+    EXPECT_EQ(p.get().result_int(), 200);
+    EXPECT_EQ(p.content_length().value_or(0), 8u << 20);
+    beast::http::read((*c)->stream(), (*c)->buffer(), p, ec);
+    EXPECT_TRUE(ec) << path;  // Truncated: the server closed.
+    EXPECT_FALSE(p.is_done()) << path;
+    EXPECT_EQ(p.get().body().size(), 768u << 10) << path;
+    // Three chunks and the failing call, never a fifth.
+    calls += 4;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(failing_calls_, calls) << path;
+  }
+  std::vector<std::string> lines = ts_.lines(2);
+  ASSERT_EQ(lines.size(), 2u);
+  for (const std::string& line : lines) {
+    EXPECT_NE(line.find("\"status\":200"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"bytes_out\":" + std::to_string(768 << 10)),
+              std::string::npos)
+        << line;
+  }
+}
+
+// A handler that stops reading stops the server reading: the session reads
+// ahead only up to the bridge's bound, then TCP flow control holds the
+// client back, instead of the body piling up in memory.
+TEST_F(ServerTest, SlowHandlerStopsTheReadAheadAtItsBound) {
+  Start();
+  auto c = ts_.Connect();
+  ASSERT_TRUE(c.ok()) << c.status();
+  const uint64_t size = 128ull << 20;
+  std::atomic<uint64_t> written{0};
+  auto writer = std::async(std::launch::async, [&]() -> Status {
+    RETURN_IF_ERROR((*c)->WriteRaw(
+        "PUT /hold HTTP/1.1\r\nHost: localhost\r\nContent-Length: " +
+        std::to_string(size) + "\r\n\r\n"));
+    const std::string piece(256 << 10, 'h');
+    for (uint64_t sent = 0; sent < size; sent += piece.size()) {
+      RETURN_IF_ERROR((*c)->WriteRaw(piece));
+      written += piece.size();
+    }
+    return Status::Ok();
+  });
+  while (!hold_started_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Until the client is blocked by full buffers.
+  uint64_t last = ~0ull;
+  for (int i = 0; i < 100 && written != last; ++i) {
+    last = written;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(written, last) << "the client never blocked";
+  // Loopback socket buffers (which may grow to tens of MiB) plus the
+  // bridge's 512 KiB: far below the 128 MiB body.
+  EXPECT_LT(written, 64ull << 20);  // About 5 MiB here.
+  release_hold_.set_value();
+  Status w = writer.get();
+  ASSERT_TRUE(w.ok()) << w;
+  auto r = (*c)->Read();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->result_int(), 200);
+  EXPECT_EQ(r->body(), std::to_string(size));
+  EXPECT_TRUE(r->keep_alive());
+  std::vector<std::string> lines = ts_.lines(1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("\"bytes_in\":" + std::to_string(size)),
+            std::string::npos);
 }
 
 TEST_F(ServerTest, StreamingRequestBodyArrivesInBoundedChunks) {
@@ -192,7 +334,8 @@ TEST_F(ServerTest, StreamingRequestBodyArrivesInBoundedChunks) {
   EXPECT_EQ(r->result_int(), 200);
   EXPECT_EQ(r->body(), std::to_string(size));
   EXPECT_TRUE(r->keep_alive());
-  EXPECT_LE(max_read_, 64u * 1024);
+  // One Read() gets at most what the session has read ahead.
+  EXPECT_LE(max_read_, BodyBridge::kMaxChunks * BodyBridge::kChunkBytes);
   // Content-Length body on the same kept-alive connection.
   auto r2 =
       (*c)->Send(beast::http::verb::put, "/upload", std::string(3 << 20, 'z'));

@@ -3,9 +3,11 @@
 // clang-format off
 #include <utility>  // Before Asio: Boost 1.74's awaitable.hpp needs it.
 // clang-format on
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -259,18 +261,14 @@ asio::awaitable<bool> Session::ServeOne() {
     StreamParser bp(std::move(hp));
     bp.body_limit(route->limits.max_body_bytes);
     body_error_ = BodyError::kNone;
-    auto bridge = std::make_shared<BodyBridge>(
-        [this, &bp](std::shared_ptr<BodyBridge> b, size_t want) {
-          auto op = ReadChunk(&bp, std::move(b), want);
-          asio::co_spawn(stream_.get_executor(), std::move(op), asio::detached);
-        });
-    req->body_stream = bridge->MakeSource();
-    // Never inline: the handler blocks reading the body (Router::Add).
-    reply = co_await RunHandler(*route, req);
-    bridge->Close();
-    req->body_stream.reset();
-    ex.bytes_in = bridge->bytes_read();
+    bool error_seen = false;
+    co_await RunStreamingHandler(*route, req, bp, reply, &ex.bytes_in,
+                                 &error_seen);
     body_done = bp.is_done();
+    // A body error the handler never read (it returned before reaching it)
+    // does not replace its response; the body is unread, so the connection
+    // closes after it.
+    if (!error_seen) body_error_ = BodyError::kNone;
     if (body_error_ == BodyError::kTooLarge) {
       reply = BodyTooLarge(*route);
       co_return co_await Respond(ex, reply, false);
@@ -354,42 +352,107 @@ bool Session::Admit(const HeaderParser& hp, size_t header_bytes, Request& req,
   return false;
 }
 
-asio::awaitable<void> Session::ReadChunk(StreamParser* parser,
-                                         std::shared_ptr<BodyBridge> bridge,
-                                         size_t want) {
-  if (parser->is_done()) {
-    bridge->Complete(size_t{0});
-    co_return;
-  }
-  auto& body = parser->get().body();
-  body.data = bridge->buffer();
-  body.size = want;
+asio::awaitable<void> Session::RunStreamingHandler(
+    const Route& route, const std::shared_ptr<Request>& req,
+    StreamParser& parser, Response& reply, uint64_t* bytes_in,
+    bool* error_seen) {
+  // What the handler's completion and the bridge's wake-ups share with this
+  // coroutine; all of it is used on this connection's executor only.
+  struct Call {
+    explicit Call(asio::any_io_executor ex, beast::tcp_stream& s)
+        : wake(ex, asio::steady_timer::time_point::max()), tcp(s) {}
+    asio::steady_timer wake;  // Never expires; cancel() wakes the loop.
+    beast::tcp_stream& tcp;
+    bool reading = false;
+    bool handler_done = false;
+    Response reply;
+  };
+  const asio::any_io_executor io = stream_.get_executor();
+  auto call = std::make_shared<Call>(io, beast::get_lowest_layer(stream_));
+  auto bridge = std::make_shared<BodyBridge>(
+      [io, call] { asio::post(io, [call] { call->wake.cancel(); }); });
+  req->body_stream = bridge->MakeSource();
+  // Never inline: the handler blocks reading the body (Router::Add).
+  asio::co_spawn(
+      core_->handler_pool.get_executor(), CallHandler(&route.handler, req),
+      asio::bind_executor(io, [call](std::exception_ptr e, Response r) {
+        call->reply = e ? Response::Error(500, "InternalError",
+                                          "The request could not be processed.")
+                        : std::move(r);
+        call->handler_done = true;
+        // A read the handler will never consume is cancelled; the body is
+        // then unfinished and the connection closes after the response.
+        if (call->reading) {
+          call->tcp.cancel();
+        } else {
+          call->wake.cancel();
+        }
+      }));
+
+  // Reads the body ahead of the handler, as far as the bridge has room,
+  // until the handler returns.
+  auto& body = parser.get().body();
+  bool ended = false;
   beast::error_code ec;
-  // One timeout per chunk: a client must deliver each 64 KiB (or the rest
-  // of the body) within body_timeout.
-  SetExpiry(core_->options.body_timeout);
-  co_await bhttp::async_read(stream_, buffer_, *parser,
-                             asio::redirect_error(use_awaitable, ec));
-  if (ec == bhttp::error::need_buffer) ec = {};
-  size_t n = want - body.size;
-  body.data = nullptr;
-  body.size = 0;
-  if (!ec) {
-    bridge->Complete(n);
-  } else if (ec == bhttp::error::body_limit) {
-    body_error_ = BodyError::kTooLarge;
-    bridge->Complete(ResourceExhaustedError("request body too large"));
-  } else if (IsParseError(ec)) {
-    body_error_ = BodyError::kMalformed;
-    bridge->Complete(InvalidArgumentError("malformed request body"));
-  } else if (ec == beast::error::timeout) {
-    body_error_ = BodyError::kIo;
-    bridge->Complete(
-        Status(StatusCode::kDeadlineExceeded, "request body read timed out"));
-  } else {
-    body_error_ = BodyError::kIo;
-    bridge->Complete(UnavailableError("connection lost reading the body"));
+  while (!call->handler_done) {
+    if (!ended && parser.is_done()) {
+      bridge->Finish(Status::Ok());
+      ended = true;
+    }
+    std::vector<uint8_t> buf;
+    if (ended || !bridge->TakeBuffer(&buf)) {
+      // Parked until the handler makes room, starts reading, or returns.
+      co_await call->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    body.data = buf.data();
+    body.size = buf.size();
+    // One timeout per chunk: a client must deliver each chunk (or the rest
+    // of the body) within body_timeout. None runs while parked.
+    SetExpiry(core_->options.body_timeout);
+    call->reading = true;
+    co_await bhttp::async_read(stream_, buffer_, parser,
+                               asio::redirect_error(use_awaitable, ec));
+    call->reading = false;
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const size_t n = buf.size() - body.size;
+    body.data = nullptr;
+    body.size = 0;
+    if (call->handler_done) {
+      bridge->Return(std::move(buf));
+      break;
+    }
+    if (!ec) {
+      if (n > 0) {
+        bridge->Push(std::move(buf), n);
+      } else {
+        bridge->Return(std::move(buf));
+      }
+      continue;
+    }
+    // Bytes of a failed chunk are dropped, as the error comes first.
+    bridge->Return(std::move(buf));
+    ended = true;
+    if (ec == bhttp::error::body_limit) {
+      body_error_ = BodyError::kTooLarge;
+      bridge->Finish(ResourceExhaustedError("request body too large"));
+    } else if (IsParseError(ec)) {
+      body_error_ = BodyError::kMalformed;
+      bridge->Finish(InvalidArgumentError("malformed request body"));
+    } else if (ec == beast::error::timeout) {
+      body_error_ = BodyError::kIo;
+      bridge->Finish(
+          Status(StatusCode::kDeadlineExceeded, "request body read timed out"));
+    } else {
+      body_error_ = BodyError::kIo;
+      bridge->Finish(UnavailableError("connection lost reading the body"));
+    }
   }
+  bridge->Close();
+  req->body_stream.reset();
+  reply = std::move(call->reply);
+  *bytes_in = bridge->bytes_read();
+  *error_seen = bridge->error_delivered();
 }
 
 asio::awaitable<Response> Session::RunHandler(

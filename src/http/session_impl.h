@@ -64,12 +64,16 @@ class Session {
   asio::awaitable<void> Drain();
   // Reads and answers one request; true when the connection may be reused.
   asio::awaitable<bool> ServeOne();
-  // Fills `bridge`'s buffer with up to `want` body bytes, then completes it.
-  asio::awaitable<void> ReadChunk(StreamParser* parser,
-                                  std::shared_ptr<BodyBridge> bridge,
-                                  size_t want);
   asio::awaitable<Response> RunHandler(const Route& route,
                                        const std::shared_ptr<Request>& req);
+  // Runs a streaming route's handler on the pool while reading its body
+  // ahead into a BodyBridge (session.cc). Sets `reply`, the body bytes the
+  // handler read, and whether it saw the body's error (body_error_).
+  asio::awaitable<void> RunStreamingHandler(const Route& route,
+                                            const std::shared_ptr<Request>& req,
+                                            StreamParser& parser,
+                                            Response& reply, uint64_t* bytes_in,
+                                            bool* error_seen);
   // Fills `req` and `ex` from the parsed head and routes it. Returns true
   // with `reject` set (and whether the connection may be kept) when the
   // request is answered without running a handler; else sets `route`.

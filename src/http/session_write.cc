@@ -3,8 +3,10 @@
 // clang-format off
 #include <utility>  // Before Asio: Boost 1.74's awaitable.hpp needs it.
 // clang-format on
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -20,7 +22,9 @@ namespace atrest::http {
 namespace {
 
 using asio::use_awaitable;
-constexpr size_t kChunkBytes = 64 * 1024;
+// Each of a streamed response's two buffers (so 512 KiB per connection at
+// most); a producer may fill less.
+constexpr size_t kChunkBytes = 256 * 1024;
 // The output buffer a connection keeps between responses: one TLS record,
 // as much as Beast's flat_stream kept for coalescing writes before.
 constexpr size_t kKeptOutputBytes = 16 * 1024;
@@ -47,6 +51,22 @@ asio::awaitable<Produced> Produce(std::shared_ptr<BodyProducer> producer,
   }
   co_return p;
 }
+
+// The two buffers of a streamed response and the results of the producer
+// calls filling them. Used on the connection's executor only; shared with
+// the completions of those calls.
+struct Pipeline {
+  explicit Pipeline(const asio::any_io_executor& io)
+      : wake(io, asio::steady_timer::time_point::max()) {}
+  struct Slot {
+    std::shared_ptr<std::vector<uint8_t>> chunk =
+        std::make_shared<std::vector<uint8_t>>(kChunkBytes);
+    Produced result;
+    bool done = true;
+  };
+  Slot slots[2];
+  asio::steady_timer wake;  // Never expires; cancel() wakes the writer.
+};
 
 template <typename Message>
 void CopyHeaders(const Response& res, bool keep_alive, Message& msg) {
@@ -112,16 +132,37 @@ asio::awaitable<bool> Session::WriteStreamed(Exchange& ex, Response& res,
   beast::error_code ec;
   bool head_sent = false;
 
-  // The only body memory this response holds: one chunk, filled on the
-  // handler pool and written before the next is produced.
-  auto chunk = std::make_shared<std::vector<uint8_t>>(kChunkBytes);
+  // Double buffering: while chunk k is written from one buffer, the
+  // producer fills the other with chunk k+1 on the handler pool. These two
+  // buffers are the only body memory this response holds.
+  const asio::any_io_executor io = stream_.get_executor();
+  auto pipe = std::make_shared<Pipeline>(io);
   auto producer = std::make_shared<BodyProducer>(std::move(res.producer));
+  // Starts filling slot `i`; its completion runs on this connection's
+  // executor. One producer call at a time: a slot is started only after the
+  // previous call completed.
+  auto start = [&](int i) {
+    Pipeline::Slot& slot = pipe->slots[i];
+    slot.done = false;
+    asio::co_spawn(
+        core_->handler_pool.get_executor(), Produce(producer, slot.chunk),
+        asio::bind_executor(io, [pipe, i](std::exception_ptr e, Produced p) {
+          Pipeline::Slot& s = pipe->slots[i];
+          s.result = std::move(p);
+          if (e) s.result = Produced{0, InternalError("body producer failed")};
+          s.done = true;
+          pipe->wake.cancel();
+        }));
+  };
   const std::optional<uint64_t> expected = res.content_length;
+  int cur = 0;
+  bool ahead = false;  // Whether slot 1 - cur is being filled.
+  start(cur);
   for (;;) {
-    // Two statements: see the GCC PR 99576 note in session.cc.
-    auto op = asio::co_spawn(core_->handler_pool.get_executor(),
-                             Produce(producer, chunk), use_awaitable);
-    Produced p = co_await std::move(op);
+    while (!pipe->slots[cur].done) {
+      co_await pipe->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    const Produced& p = pipe->slots[cur].result;
     const Status& error = p.error;
     const size_t n = p.n;
     if (!error.ok() && !head_sent) {
@@ -135,23 +176,40 @@ asio::awaitable<bool> Session::WriteStreamed(Exchange& ex, Response& res,
     if (!error.ok()) co_return false;
     if (expected && ex.bytes_out + n > *expected) co_return false;
     if (n == 0 && expected && ex.bytes_out != *expected) co_return false;
+    if (n != 0) {
+      start(1 - cur);
+      ahead = true;
+    }
+    bool ok = true;
     if (!head_sent) {
       SetExpiry(core_->options.write_timeout);
       co_await bhttp::async_write_header(
           stream_, sr, asio::redirect_error(use_awaitable, ec));
-      if (ec) co_return false;
+      ok = !ec;
       head_sent = true;
     }
-    msg.body().data = n == 0 ? nullptr : chunk->data();
-    msg.body().size = n;
-    msg.body().more = n != 0;
-    SetExpiry(core_->options.write_timeout);
-    co_await bhttp::async_write(stream_, sr,
-                                asio::redirect_error(use_awaitable, ec));
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) co_return false;
+    if (ok) {
+      msg.body().data = n == 0 ? nullptr : pipe->slots[cur].chunk->data();
+      msg.body().size = n;
+      msg.body().more = n != 0;
+      SetExpiry(core_->options.write_timeout);
+      co_await bhttp::async_write(stream_, sr,
+                                  asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::need_buffer) ec = {};
+      ok = !ec;
+    }
+    if (!ok) {
+      // Lets the call in flight end before the response does: the producer
+      // is not called again, and nothing of it outlives the response.
+      while (ahead && !pipe->slots[1 - cur].done) {
+        co_await pipe->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+      co_return false;
+    }
     ex.bytes_out += n;
     if (n == 0) co_return true;
+    cur = 1 - cur;
+    ahead = false;
   }
 }
 
