@@ -26,8 +26,8 @@ struct ServerOptions {
 
   // Each bound covers one whole phase, so a client trickling bytes cannot
   // extend it: the TLS handshake; the request line plus headers; a buffered
-  // body, or each 128 KiB chunk of a streamed body; writing the response head or
-  // each chunk of its body; waiting for the next request on a kept-alive
+  // body, or each 128 KiB chunk of a streamed body; writing the response head
+  // or each chunk of its body; waiting for the next request on a kept-alive
   // connection (also used for the first request after the handshake).
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds header_timeout{30'000};
