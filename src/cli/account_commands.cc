@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "base/json_fields.h"
 #include "cli/profile.h"
 #include "cli/rest_client.h"
 #include "net/https_client.h"
@@ -19,32 +20,6 @@ constexpr const char* kAccountsApiVersion = "2024-10-01";
 constexpr const char* kResourcesApiVersion = "2021-04-01";
 constexpr const char* kKeyVaultSource = "Microsoft.KeyVault";
 constexpr const char* kServiceSource = "Microsoft.CognitiveServices";
-
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return s;
-}
-
-// o[key] when it is a string, else "".
-std::string Str(const json& o, const char* key) {
-  if (!o.is_object()) return "";
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-// The logged-in profile and the subscription a command works in.
-struct Session {
-  Profile profile;
-  std::string subscription;
-};
-
-Result<Session> Start(const CliContext& ctx, const std::string& subscription) {
-  ASSIGN_OR_RETURN(Profile p, LoggedIn(ctx));
-  std::string sub = subscription.empty() ? p.subscription_id : subscription;
-  return Session{std::move(p), std::move(sub)};
-}
 
 // `path` starts after "/subscriptions/<sub>"; the api-version is appended.
 Result<json> Call(const CliContext& ctx, const Session& s,
@@ -81,7 +56,7 @@ json WithResourceGroup(json resource) {
   }
   const std::string id = resource["id"].get<std::string>();
   const std::string marker = "/resourcegroups/";
-  size_t at = Lower(id).find(marker);
+  size_t at = AsciiLower(id).find(marker);
   if (at != std::string::npos) {
     size_t start = at + marker.size();
     resource["resourceGroup"] = id.substr(start, id.find('/', start) - start);
@@ -93,7 +68,7 @@ json WithResourceGroup(json resource) {
 Result<json> Patch(const CliContext& ctx, const AccountTarget& a,
                    const json& body) {
   RETURN_IF_ERROR(RequireTarget(a));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, a.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
   return Call(ctx, s, "PATCH", AccountPath(a), &body);
 }
 
@@ -208,8 +183,8 @@ struct ResourceScope {
 Result<ResourceScope> ScopeOf(const std::string& id) {
   std::vector<std::string> parts = Segments(id);
   if (parts.size() < 5 || !parts[0].empty() ||
-      Lower(parts[1]) != "subscriptions" || parts[2].empty() ||
-      Lower(parts[3]) != "resourcegroups" || parts[4].empty()) {
+      AsciiLower(parts[1]) != "subscriptions" || parts[2].empty() ||
+      AsciiLower(parts[3]) != "resourcegroups" || parts[4].empty()) {
     return InvalidArgumentError("'" + id + "' is not a valid resource id");
   }
   return ResourceScope{.subscription = parts[2], .group = parts[4]};
@@ -221,7 +196,7 @@ Status AccountCreate(const CliContext& ctx, const AccountCreateOptions& o) {
   RETURN_IF_ERROR(RequireTarget(o.account));
   RETURN_IF_ERROR(Require(o.location, "--location/-l"));
   ASSIGN_OR_RETURN(json tags, ParseTags(o.tags));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, o.account.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, o.account.subscription));
   json body = {{"location", o.location},
                {"kind", o.kind},
                {"sku", {{"name", o.sku}}},
@@ -236,7 +211,7 @@ Status AccountCreate(const CliContext& ctx, const AccountCreateOptions& o) {
 
 Status AccountShow(const CliContext& ctx, const AccountTarget& a) {
   RETURN_IF_ERROR(RequireTarget(a));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, a.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
   ASSIGN_OR_RETURN(json account, Call(ctx, s, "GET", AccountPath(a)));
   PrintJson(ctx, WithResourceGroup(std::move(account)));
   return Status::Ok();
@@ -244,7 +219,7 @@ Status AccountShow(const CliContext& ctx, const AccountTarget& a) {
 
 Status AccountList(const CliContext& ctx, const std::string& resource_group,
                    const std::string& subscription) {
-  ASSIGN_OR_RETURN(Session s, Start(ctx, subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, subscription));
   const std::string path =
       (resource_group.empty() ? "" : GroupPath(resource_group)) +
       "/providers/Microsoft.CognitiveServices/accounts";
@@ -255,7 +230,7 @@ Status AccountList(const CliContext& ctx, const std::string& resource_group,
     for (const json& a : page.value("value", json::array())) {
       out.push_back(WithResourceGroup(a));
     }
-    const std::string next = Str(page, "nextLink");
+    const std::string next = JsonString(page, "nextLink");
     if (next.empty()) break;
     ASSIGN_OR_RETURN(page, CallJson(ctx, "GET", next, s.profile.access_token));
   }
@@ -265,13 +240,13 @@ Status AccountList(const CliContext& ctx, const std::string& resource_group,
 
 Status AccountDelete(const CliContext& ctx, const AccountTarget& a) {
   RETURN_IF_ERROR(RequireTarget(a));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, a.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
   return Call(ctx, s, "DELETE", AccountPath(a)).status();
 }
 
 Status AccountKeysList(const CliContext& ctx, const AccountTarget& a) {
   RETURN_IF_ERROR(RequireTarget(a));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, a.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
   ASSIGN_OR_RETURN(json keys,
                    Call(ctx, s, "POST", AccountPath(a) + "/listKeys"));
   PrintJson(ctx, keys);
@@ -282,7 +257,7 @@ Status AccountKeysRegenerate(const CliContext& ctx, const AccountTarget& a,
                              const std::string& key_name) {
   RETURN_IF_ERROR(RequireTarget(a));
   RETURN_IF_ERROR(Require(key_name, "--key-name"));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, a.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
   const json body = {{"keyName", key_name}};
   ASSIGN_OR_RETURN(json keys, Call(ctx, s, "POST",
                                    AccountPath(a) + "/regenerateKey", &body));
@@ -300,7 +275,7 @@ Status AccountIdentityRemove(const CliContext& ctx, const AccountTarget& a) {
 
 Status AccountIdentityShow(const CliContext& ctx, const AccountTarget& a) {
   RETURN_IF_ERROR(RequireTarget(a));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, a.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
   ASSIGN_OR_RETURN(json account, Call(ctx, s, "GET", AccountPath(a)));
   return PrintIdentity(ctx, account);
 }
@@ -328,16 +303,16 @@ Status ResourceMove(const CliContext& ctx, const ResourceMoveOptions& o) {
   ASSIGN_OR_RETURN(ResourceScope source, ScopeOf(o.ids.front()));
   for (const std::string& id : o.ids) {
     ASSIGN_OR_RETURN(ResourceScope scope, ScopeOf(id));
-    if (Lower(scope.subscription) != Lower(source.subscription)) {
+    if (AsciiLower(scope.subscription) != AsciiLower(source.subscription)) {
       return InvalidArgumentError(
           "All resources should be under the same subscription");
     }
-    if (Lower(scope.group) != Lower(source.group)) {
+    if (AsciiLower(scope.group) != AsciiLower(source.group)) {
       return InvalidArgumentError(
           "All resources should be under the same group");
     }
   }
-  ASSIGN_OR_RETURN(Session s, Start(ctx, o.destination_subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, o.destination_subscription));
   const std::string target = "/subscriptions/" + s.subscription +
                              "/resourceGroups/" + o.destination_group;
   const json body = {{"resources", o.ids}, {"targetResourceGroup", target}};

@@ -7,6 +7,7 @@
 
 #include "base/base64.h"
 #include "base/bytes.h"
+#include "base/json_fields.h"
 #include "cli/profile.h"
 #include "cli/rest_client.h"
 #include "net/https_client.h"
@@ -22,32 +23,6 @@ constexpr const char* kResourcesApiVersion = "2021-04-01";
 constexpr const char* kVaultType = "Microsoft.KeyVault/vaults";
 
 // ---- Helpers (the REST plumbing is cli/rest_client.h) ----
-
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return s;
-}
-
-// o[key] when it is a string, else "".
-std::string Str(const json& o, const char* key) {
-  if (!o.is_object()) return "";
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-// The logged-in profile and the subscription a command works in.
-struct Session {
-  Profile profile;
-  std::string subscription;
-};
-
-Result<Session> Start(const CliContext& ctx, const std::string& subscription) {
-  ASSIGN_OR_RETURN(Profile p, LoggedIn(ctx));
-  std::string sub = subscription.empty() ? p.subscription_id : subscription;
-  return Session{std::move(p), std::move(sub)};
-}
 
 // Sends a request to `url` (absolute) and returns the 2xx body as JSON
 // (null for an empty body), or the error the response carries.
@@ -82,7 +57,7 @@ json WithResourceGroup(json resource) {
   }
   const std::string id = resource["id"].get<std::string>();
   const std::string marker = "/resourcegroups/";
-  size_t at = Lower(id).find(marker);
+  size_t at = AsciiLower(id).find(marker);
   if (at != std::string::npos) {
     size_t start = at + marker.size();
     resource["resourceGroup"] = id.substr(start, id.find('/', start) - start);
@@ -106,7 +81,7 @@ Result<json> ListAllVaults(const CliContext& ctx, const Session& s) {
     for (const json& v : list.value("value", json::array())) {
       items.push_back(v);
     }
-    url = Str(list, "nextLink");
+    url = JsonString(list, "nextLink");
   }
   return items;
 }
@@ -119,8 +94,8 @@ Result<VaultTarget> Resolve(const CliContext& ctx, const Session& s,
   if (!v.resource_group.empty()) return v;
   ASSIGN_OR_RETURN(json all, ListAllVaults(ctx, s));
   for (const json& item : all) {
-    if (Lower(Str(item, "name")) == Lower(v.name)) {
-      v.resource_group = Str(WithResourceGroup(item), "resourceGroup");
+    if (AsciiLower(JsonString(item, "name")) == AsciiLower(v.name)) {
+      v.resource_group = JsonString(WithResourceGroup(item), "resourceGroup");
       if (!v.resource_group.empty()) return v;
     }
   }
@@ -133,7 +108,7 @@ Result<VaultTarget> Resolve(const CliContext& ctx, const Session& s,
 // The PUT body that keeps a vault as it is: az's
 // VaultCreateOrUpdateParameters(location, tags, properties).
 json PutBodyOf(const json& vault) {
-  return {{"location", Str(vault, "location")},
+  return {{"location", JsonString(vault, "location")},
           {"tags", vault.value("tags", json::object())},
           {"properties", vault.value("properties", json::object())}};
 }
@@ -227,10 +202,12 @@ json SelfPermissions() {
 // application id (absent == empty), ignoring case.
 bool SamePrincipal(const json& entry, const std::string& tenant,
                    const KeyVaultPolicyOptions& o) {
-  auto field = [&](const char* name) { return Lower(Str(entry, name)); };
-  return field("tenantId") == Lower(tenant) &&
-         field("objectId") == Lower(o.object_id) &&
-         field("applicationId") == Lower(o.application_id);
+  auto field = [&](const char* name) {
+    return AsciiLower(JsonString(entry, name));
+  };
+  return field("tenantId") == AsciiLower(tenant) &&
+         field("objectId") == AsciiLower(o.object_id) &&
+         field("applicationId") == AsciiLower(o.application_id);
 }
 
 // az's _permissions_distinct, keeping the order given.
@@ -260,7 +237,7 @@ Status KeyVaultCreate(const CliContext& ctx, const KeyVaultCreateOptions& o) {
   RETURN_IF_ERROR(Require(o.vault.name, "--name/-n"));
   RETURN_IF_ERROR(Require(o.vault.resource_group, "--resource-group/-g"));
   ASSIGN_OR_RETURN(json tags, ParseTags(o.tags));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, o.vault.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, o.vault.subscription));
   Result<json> existing = Call(ctx, s, "GET", VaultPath(o.vault));
   if (existing.ok()) {
     return InvalidArgumentError("The specified vault: " + o.vault.name +
@@ -273,7 +250,7 @@ Status KeyVaultCreate(const CliContext& ctx, const KeyVaultCreateOptions& o) {
         Call(ctx, s, "GET",
              "/resourcegroups/" + net::PercentEncode(o.vault.resource_group),
              nullptr, kResourcesApiVersion));
-    location = Str(group, "location");
+    location = JsonString(group, "location");
   }
   json policies = json::array();
   if (!o.no_self_perms && !o.enable_rbac_authorization.value_or(false)) {
@@ -305,7 +282,7 @@ Status KeyVaultCreate(const CliContext& ctx, const KeyVaultCreateOptions& o) {
 }
 
 Status KeyVaultShow(const CliContext& ctx, const VaultTarget& target) {
-  ASSIGN_OR_RETURN(Session s, Start(ctx, target.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, target.subscription));
   ASSIGN_OR_RETURN(VaultTarget v, Resolve(ctx, s, target));
   ASSIGN_OR_RETURN(json vault, GetVault(ctx, s, v));
   PrintJson(ctx, WithResourceGroup(std::move(vault)));
@@ -314,7 +291,7 @@ Status KeyVaultShow(const CliContext& ctx, const VaultTarget& target) {
 
 Status KeyVaultList(const CliContext& ctx, const std::string& resource_group,
                     const std::string& subscription) {
-  ASSIGN_OR_RETURN(Session s, Start(ctx, subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, subscription));
   json items = json::array();
   if (resource_group.empty()) {
     // az: the generic resources list, items without properties.
@@ -334,7 +311,7 @@ Status KeyVaultList(const CliContext& ctx, const std::string& resource_group,
 }
 
 Status KeyVaultUpdate(const CliContext& ctx, const KeyVaultUpdateOptions& o) {
-  ASSIGN_OR_RETURN(Session s, Start(ctx, o.vault.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, o.vault.subscription));
   ASSIGN_OR_RETURN(VaultTarget v, Resolve(ctx, s, o.vault));
   ASSIGN_OR_RETURN(json vault, GetVault(ctx, s, v));
   json& p = vault["properties"];
@@ -353,7 +330,7 @@ Status KeyVaultUpdate(const CliContext& ctx, const KeyVaultUpdateOptions& o) {
 }
 
 Status KeyVaultDelete(const CliContext& ctx, const VaultTarget& target) {
-  ASSIGN_OR_RETURN(Session s, Start(ctx, target.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, target.subscription));
   ASSIGN_OR_RETURN(VaultTarget v, Resolve(ctx, s, target));
   return Call(ctx, s, "DELETE", VaultPath(v)).status();
 }
@@ -362,7 +339,7 @@ Status KeyVaultPurge(const CliContext& ctx, const std::string& name,
                      const std::string& location,
                      const std::string& subscription) {
   RETURN_IF_ERROR(Require(name, "--name/-n"));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, subscription));
   std::string loc = location;
   if (loc.empty()) {
     ASSIGN_OR_RETURN(
@@ -370,9 +347,9 @@ Status KeyVaultPurge(const CliContext& ctx, const std::string& name,
         Call(ctx, s, "GET", "/providers/Microsoft.KeyVault/deletedVaults"));
     for (const json& d : list.is_object() ? list.value("value", json::array())
                                           : json::array()) {
-      if (Lower(Str(d, "name")) == Lower(name) && d.is_object() &&
-          d.value("properties", json()).is_object()) {
-        loc = Str(d["properties"], "location");
+      if (AsciiLower(JsonString(d, "name")) == AsciiLower(name) &&
+          d.is_object() && d.value("properties", json()).is_object()) {
+        loc = JsonString(d["properties"], "location");
       }
     }
     if (loc.empty()) {
@@ -390,12 +367,12 @@ Status KeyVaultPurge(const CliContext& ctx, const std::string& name,
 Status KeyVaultSetPolicy(const CliContext& ctx,
                          const KeyVaultPolicyOptions& o) {
   RETURN_IF_ERROR(Require(o.object_id, "--object-id"));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, o.vault.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, o.vault.subscription));
   ASSIGN_OR_RETURN(VaultTarget v, Resolve(ctx, s, o.vault));
   ASSIGN_OR_RETURN(json vault, GetVault(ctx, s, v));
   json& p = vault["properties"];
   RETURN_IF_ERROR(RefuseRbac(p, "set"));
-  const std::string tenant = Str(p, "tenantId");
+  const std::string tenant = JsonString(p, "tenantId");
   json& policies = p["accessPolicies"];
   if (!policies.is_array()) policies = json::array();
   auto it = std::find_if(policies.begin(), policies.end(), [&](const json& e) {
@@ -423,12 +400,12 @@ Status KeyVaultSetPolicy(const CliContext& ctx,
 Status KeyVaultDeletePolicy(const CliContext& ctx,
                             const KeyVaultPolicyOptions& o) {
   RETURN_IF_ERROR(Require(o.object_id, "--object-id"));
-  ASSIGN_OR_RETURN(Session s, Start(ctx, o.vault.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, o.vault.subscription));
   ASSIGN_OR_RETURN(VaultTarget v, Resolve(ctx, s, o.vault));
   ASSIGN_OR_RETURN(json vault, GetVault(ctx, s, v));
   json& p = vault["properties"];
   RETURN_IF_ERROR(RefuseRbac(p, "delete"));
-  const std::string tenant = Str(p, "tenantId");
+  const std::string tenant = JsonString(p, "tenantId");
   json kept = json::array();
   const json policies = p.value("accessPolicies", json::array());
   for (const json& e : policies) {
@@ -443,7 +420,7 @@ Status KeyVaultDeletePolicy(const CliContext& ctx,
 
 Status KeyVaultAudit(const CliContext& ctx, const VaultTarget& target,
                      int64_t after) {
-  ASSIGN_OR_RETURN(Session s, Start(ctx, target.subscription));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, target.subscription));
   ASSIGN_OR_RETURN(VaultTarget v, Resolve(ctx, s, target));
   std::string url = TrimSlash(s.profile.management_endpoint) +
                     "/subscriptions/" + net::PercentEncode(s.subscription) +

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "base/json_fields.h"
+
 namespace atrest::cli {
 namespace {
 
@@ -27,12 +29,21 @@ StatusCode CodeForHttp(int status) {
   }
 }
 
-std::string StringAt(const json& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
+}  // namespace
+
+Result<Session> StartSession(const CliContext& ctx,
+                             const std::string& subscription) {
+  ASSIGN_OR_RETURN(Profile p, LoggedIn(ctx));
+  std::string sub = subscription.empty() ? p.subscription_id : subscription;
+  return Session{std::move(p), std::move(sub)};
 }
 
-}  // namespace
+std::string AsciiLower(std::string s) {
+  for (char& c : s) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return s;
+}
 
 std::string TrimSlash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -45,11 +56,11 @@ Status ResponseError(const net::HttpsResponse& res) {
   if (j.is_object()) {
     auto err = j.find("error");
     if (err != j.end() && err->is_object()) {
-      code = StringAt(*err, "code");
-      message = StringAt(*err, "message");
+      code = JsonString(*err, "code");
+      message = JsonString(*err, "message");
     } else if (err != j.end() && err->is_string()) {
       code = err->get<std::string>();
-      message = StringAt(j, "error_description");
+      message = JsonString(j, "error_description");
     }
   }
   if (message.empty()) {

@@ -52,6 +52,18 @@ Result<nlohmann::json> CallJson(const CliContext& ctx,
 // The saved profile, with a management token that is still fresh.
 Result<Profile> LoggedIn(const CliContext& ctx);
 
+// The logged-in profile and the subscription a command works in.
+struct Session {
+  Profile profile;
+  std::string subscription;
+};
+// LoggedIn(), with `subscription` or else the profile's.
+Result<Session> StartSession(const CliContext& ctx,
+                             const std::string& subscription);
+
+// ASCII lower case (resource names compare ignoring case).
+std::string AsciiLower(std::string s);
+
 // Prints `j` as az does (indented by two).
 void PrintJson(const CliContext& ctx, const nlohmann::json& j);
 
