@@ -593,6 +593,8 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
   const int64_t now = Now();
   KeyStatus next;
   bool changed = false;
+  bool state_changed = false;
+  std::vector<StateListener> listeners;
   {
     std::lock_guard lock(mu_);
     Entry& e = entries_[account.uid];
@@ -604,7 +606,11 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
     changed = state != e.status.state ||
               (!outcome.ok() && outcome.reason() != e.status.reason_code) ||
               (outcome.ok() && key_version != e.status.key_version);
-    if (state != e.status.state) e.status.since = now;
+    if (state != e.status.state) {
+      e.status.since = now;
+      state_changed = true;
+      listeners = listeners_;
+    }
     e.status.state = state;
     e.status.reason_code = outcome.ok() ? "" : outcome.reason();
     e.status.reason = outcome.ok() ? "" : outcome.message();
@@ -629,6 +635,14 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
     return tx.accounts().Update(row);
   });
   (void)s;  // The in-memory state is authoritative; the row is a record.
+  if (state_changed) {
+    for (const StateListener& l : listeners) l(account.uid, next);
+  }
+}
+
+void AccountKeys::AddStateListener(StateListener listener) {
+  std::lock_guard lock(mu_);
+  listeners_.push_back(std::move(listener));
 }
 
 Result<std::shared_ptr<const crypto::Aead>> AccountKeys::Aek(

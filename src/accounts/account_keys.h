@@ -32,6 +32,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/status.h"
 #include "crypto/aead.h"
@@ -138,6 +140,13 @@ class AccountKeys {
   // Rechecks every customer-managed account (the bounded poll).
   void RecheckAll();
 
+  // Called whenever an account's key state changes between active and
+  // inaccessible, on the thread that noticed, after the change is recorded.
+  // Listeners must not block; add them before the first check.
+  using StateListener =
+      std::function<void(const std::string& uid, const KeyStatus& status)>;
+  void AddStateListener(StateListener listener);
+
  private:
   struct Entry {
     std::shared_ptr<const crypto::Aead> aek;
@@ -188,6 +197,7 @@ class AccountKeys {
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // By uid. Guarded by mu_.
   std::set<std::string> pending_vaults_;  // Guarded by mu_.
+  std::vector<StateListener> listeners_;  // Guarded by mu_.
   bool stopping_ = false;                 // Guarded by mu_.
   std::condition_variable cv_;
   std::thread worker_;

@@ -356,6 +356,14 @@ Result<AccountInfo> AccountService::GetAccount(const identity::Caller& caller,
   return ToInfo(row);
 }
 
+Result<store::Account> AccountService::Authorized(
+    const identity::Caller& caller, const AccountRef& ref, bool write) {
+  RETURN_IF_ERROR(resources_.Authorize(
+      caller, AccountResourceId(ref),
+      write ? resources::Action::kWrite : resources::Action::kRead));
+  return Load(ref);
+}
+
 Result<std::vector<AccountInfo>> AccountService::ListAccounts(
     const identity::Caller& caller, const std::string& subscription_id,
     const std::string& resource_group) {

@@ -123,6 +123,11 @@ class AccountService {
     on_deleted_ = std::move(fn);
   }
 
+  // The account row, once `caller` may read it (or write it, `write`), for
+  // services of the account's child resources (deployments).
+  Result<store::Account> Authorized(const identity::Caller& caller,
+                                    const AccountRef& ref, bool write);
+
   // ---- Data plane ----
 
   // The account whose endpoint host label is `label`; NotFound otherwise.

@@ -252,6 +252,70 @@ http::Response MoveResources(http::Request& r, Services& s,
   return http::Response::Json(204, "");
 }
 
+// ---- accounts/{name}/deployments/{deployment} ----
+
+Result<store::Account> DeploymentAccount(const http::Request& r, Services& s,
+                                         const identity::Caller& caller,
+                                         bool write) {
+  if (s.deployments == nullptr) {
+    return Status(StatusCode::kNotFound, "Deployments are not offered.",
+                  "NotFound");
+  }
+  return s.accounts->Authorized(caller, RefOf(r), write);
+}
+
+http::Response PutDeployment(http::Request& r, Services& s,
+                             const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(store::Account a, DeploymentAccount(r, s, caller, true));
+  ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
+  ARM_ASSIGN_OR_RETURN(
+      auto put,
+      s.deployments->Put(a, std::string(r.PathParam("deployment")), body));
+  return JsonResponse(put.second ? 201 : 200, put.first);
+}
+
+// PATCH changes sku and tags only (the SDK's PatchResourceTagsAndSku).
+http::Response PatchDeployment(http::Request& r, Services& s,
+                               const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(store::Account a, DeploymentAccount(r, s, caller, true));
+  ARM_ASSIGN_OR_RETURN(json body, JsonBody(r));
+  const std::string name(r.PathParam("deployment"));
+  ARM_ASSIGN_OR_RETURN(json current, s.deployments->Get(a, name));
+  json merged = {{"properties", {{"model", current["properties"]["model"]}}},
+                 {"sku", current["sku"]}};
+  if (current.contains("tags")) merged["tags"] = current["tags"];
+  if (body.is_object() && body.contains("sku")) merged["sku"] = body["sku"];
+  if (body.is_object() && body.contains("tags")) merged["tags"] = body["tags"];
+  ARM_ASSIGN_OR_RETURN(auto put, s.deployments->Put(a, name, merged));
+  return JsonResponse(200, put.first);
+}
+
+http::Response GetDeployment(http::Request& r, Services& s,
+                             const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(store::Account a,
+                       DeploymentAccount(r, s, caller, false));
+  ARM_ASSIGN_OR_RETURN(
+      json d, s.deployments->Get(a, std::string(r.PathParam("deployment"))));
+  return JsonResponse(200, d);
+}
+
+http::Response ListDeployments(http::Request& r, Services& s,
+                               const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(store::Account a,
+                       DeploymentAccount(r, s, caller, false));
+  ARM_ASSIGN_OR_RETURN(std::vector<json> list, s.deployments->List(a));
+  return JsonResponse(200, {{"value", list}});
+}
+
+http::Response DeleteDeployment(http::Request& r, Services& s,
+                                const identity::Caller& caller) {
+  ARM_ASSIGN_OR_RETURN(store::Account a, DeploymentAccount(r, s, caller, true));
+  Status st = s.deployments->Delete(a, std::string(r.PathParam("deployment")));
+  if (st.code() == StatusCode::kNotFound) return http::Response::Json(204, "");
+  ARM_RETURN_IF_ERROR(st);
+  return http::Response::Json(200, "");
+}
+
 }  // namespace
 
 Status RegisterAccountManagementRoutes(http::Router& router,
@@ -275,7 +339,12 @@ Status RegisterAccountManagementRoutes(http::Router& router,
         &ListBySubscription},
        {"POST", account + "/listKeys", &ListKeys},
        {"POST", account + "/regenerateKey", &RegenerateKey},
-       {"POST", group + "/moveResources", &MoveResources}},
+       {"POST", group + "/moveResources", &MoveResources},
+       {"PUT", account + "/deployments/{deployment}", &PutDeployment},
+       {"PATCH", account + "/deployments/{deployment}", &PatchDeployment},
+       {"GET", account + "/deployments/{deployment}", &GetDeployment},
+       {"DELETE", account + "/deployments/{deployment}", &DeleteDeployment},
+       {"GET", account + "/deployments", &ListDeployments}},
       /*extension_scopes=*/false);
 }
 

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <ctime>
+#include <initializer_list>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "base/json_fields.h"
 #include "crypto/stream_format.h"
 #include "http/multipart.h"
 
@@ -242,14 +246,12 @@ http::Response UploadFile(http::Request& r, Services& s,
   Result<std::unique_ptr<http::MultipartParser>> parser =
       http::MultipartParser::Create(*boundary, std::move(cb));
   if (!parser.ok()) return FromStatus(parser.status());
-  // Two of the server's read-ahead chunks: one Read() takes what is queued,
-  // up to this.
-  std::vector<uint8_t> buf(256 * 1024);
+  // The server's read-ahead chunks are lent, not copied.
   while (true) {
-    Result<size_t> n = r.body_stream->Read(MutableByteView(buf));
-    if (!n.ok()) return FromStatus(n.status());
-    if (*n == 0) break;
-    Status fed = (*parser)->Feed(ByteView(buf.data(), *n));
+    Result<ByteView> chunk = r.body_stream->Lend();
+    if (!chunk.ok()) return FromStatus(chunk.status());
+    if (chunk->empty()) break;
+    Status fed = (*parser)->Feed(*chunk);
     if (!fed.ok()) {
       if (fed.reason().empty()) {
         fed = Status(fed.code(), fed.message(), "invalidPayload");
@@ -415,6 +417,346 @@ http::Response FileContent(http::Request& r, Services& s,
   return res;
 }
 
+// ---- Fine-tuning jobs (reference §1.5) ----
+
+// A "limit" query parameter: `def` when absent, else 1 to `max`.
+Result<size_t> LimitOf(const http::Request& r, size_t def, size_t max) {
+  auto l = r.Query("limit");
+  if (!l) return def;
+  size_t limit = 0;
+  auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+  if (ec != std::errc() || ptr != l->data() + l->size() || limit < 1 ||
+      limit > max) {
+    return Status(StatusCode::kInvalidArgument,
+                  "limit must be an integer from 1 to " + std::to_string(max),
+                  "invalidPayload");
+  }
+  return limit;
+}
+
+Result<json> JsonRequestBody(const http::Request& r) {
+  json body = json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "The request body must be a JSON object.", "invalidPayload");
+  }
+  return body;
+}
+
+http::Response PageResponse(const finetune::Page& page) {
+  json out = {
+      {"object", "list"}, {"data", page.data}, {"has_more", page.has_more}};
+  return http::Response::Json(200, out.dump());
+}
+
+bool IsV1(const http::Request& r) {
+  return r.path.substr(0, 11) == "/openai/v1/";
+}
+
+http::Response CreateJob(http::Request& r, Services& s,
+                         const store::Account& account) {
+  Result<json> body = JsonRequestBody(r);
+  if (!body.ok()) return FromStatus(body.status());
+  Result<finetune::JobRequest> request = finetune::JobRequest::FromJson(*body);
+  if (!request.ok()) return FromStatus(request.status());
+  Result<json> job = s.fine_tuning->Create(account, *request);
+  if (!job.ok()) return FromStatus(job.status());
+  const std::string id = (*job)["id"].get<std::string>();
+  http::Response res = http::Response::Json(IsV1(r) ? 200 : 201, job->dump());
+  res.headers.Set("Location",
+                  std::string(r.path) + (r.path.back() == '/' ? "" : "/") + id);
+  return res;
+}
+
+http::Response ListJobs(http::Request& r, Services& s,
+                        const store::Account& account) {
+  Result<size_t> limit = LimitOf(r, 20, 100);
+  if (!limit.ok()) return FromStatus(limit.status());
+  Result<finetune::Page> page = s.fine_tuning->List(
+      account, std::string(r.Query("after").value_or("")), *limit);
+  if (!page.ok()) return FromStatus(page.status());
+  return PageResponse(*page);
+}
+
+http::Response GetJob(http::Request& r, Services& s,
+                      const store::Account& account) {
+  Result<json> job =
+      s.fine_tuning->Get(account, std::string(r.PathParam("id")));
+  if (!job.ok()) return FromStatus(job.status());
+  return http::Response::Json(200, job->dump());
+}
+
+http::Response CancelJob(http::Request& r, Services& s,
+                         const store::Account& account) {
+  Result<json> job =
+      s.fine_tuning->Cancel(account, std::string(r.PathParam("id")));
+  if (!job.ok()) return FromStatus(job.status());
+  return http::Response::Json(200, job->dump());
+}
+
+http::Response DeleteJob(http::Request& r, Services& s,
+                         const store::Account& account) {
+  Status st = s.fine_tuning->Delete(account, std::string(r.PathParam("id")));
+  if (!st.ok()) return FromStatus(st);
+  return http::Response::Text(204, "");
+}
+
+http::Response JobEvents(http::Request& r, Services& s,
+                         const store::Account& account) {
+  Result<size_t> limit = LimitOf(r, 20, 1000);
+  if (!limit.ok()) return FromStatus(limit.status());
+  Result<finetune::Page> page =
+      s.fine_tuning->Events(account, std::string(r.PathParam("id")),
+                            std::string(r.Query("after").value_or("")), *limit);
+  if (!page.ok()) return FromStatus(page.status());
+  return PageResponse(*page);
+}
+
+http::Response JobCheckpoints(http::Request& r, Services& s,
+                              const store::Account& account) {
+  Result<size_t> limit = LimitOf(r, 10, 100);
+  if (!limit.ok()) return FromStatus(limit.status());
+  Result<finetune::Page> page = s.fine_tuning->Checkpoints(
+      account, std::string(r.PathParam("id")),
+      std::string(r.Query("after").value_or("")), *limit);
+  if (!page.ok()) return FromStatus(page.status());
+  return PageResponse(*page);
+}
+
+// ---- Models (reference §1.6) ----
+
+http::Response ListModels(http::Request&, Services& s,
+                          const store::Account& account) {
+  Result<finetune::Page> page = s.fine_tuning->ListModels(account);
+  if (!page.ok()) return FromStatus(page.status());
+  return http::Response::Json(
+      200, json{{"object", "list"}, {"data", page->data}}.dump());
+}
+
+http::Response GetModel(http::Request& r, Services& s,
+                        const store::Account& account) {
+  Result<json> model =
+      s.fine_tuning->GetModel(account, std::string(r.PathParam("id")));
+  if (!model.ok()) return FromStatus(model.status());
+  return http::Response::Json(200, model->dump());
+}
+
+// "You can't delete a customized model if it has an existing deployment".
+http::Response DeleteModel(http::Request& r, Services& s,
+                           const store::Account& account) {
+  const std::string id(r.PathParam("id"));
+  Result<std::vector<std::string>> using_it =
+      s.deployments->UsingModel(account, id);
+  if (!using_it.ok()) return FromStatus(using_it.status());
+  if (!using_it->empty()) {
+    return OpenAiError(409, "conflict",
+                       "The model " + id + " is deployed (deployment '" +
+                           using_it->front() +
+                           "'); delete its deployments first.");
+  }
+  Status st = s.fine_tuning->DeleteModel(account, id);
+  if (!st.ok()) return FromStatus(st);
+  return http::Response::Json(
+      200, json{{"id", id}, {"object", "model"}, {"deleted", true}}.dump());
+}
+
+// ---- Chat completions through a deployment (reference §1.7) ----
+
+Result<training::Conversation> ParseMessages(const json& body) {
+  auto bad = [](std::string m) {
+    return Status(StatusCode::kInvalidArgument, std::move(m),
+                  "invalid_request_error");
+  };
+  auto it = body.find("messages");
+  if (it == body.end() || !it->is_array() || it->empty()) {
+    return bad("messages must be a non-empty array.");
+  }
+  training::Conversation out;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& m = (*it)[i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) return bad(where + " must be an object.");
+    training::ChatMessage msg;
+    msg.role = JsonString(m, "role");
+    static constexpr std::string_view kRoles[] = {
+        "system", "developer", "user", "assistant", "tool", "function"};
+    if (std::find(std::begin(kRoles), std::end(kRoles), msg.role) ==
+        std::end(kRoles)) {
+      return bad(where + ".role must be system, user, assistant or tool.");
+    }
+    if (msg.role == "developer") msg.role = "system";
+    auto c = m.find("content");
+    if (c != m.end() && c->is_string()) {
+      msg.content = c->get<std::string>();
+    } else if (c != m.end() && c->is_array()) {
+      for (const json& part : *c) {
+        if (JsonString(part, "type") == "text") {
+          msg.content += JsonString(part, "text");
+        }
+      }
+    } else if (c != m.end() && !c->is_null()) {
+      return bad(where + ".content must be a string or an array of parts.");
+    }
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+Result<training::GenerateOptions> ParseGenerate(const json& body) {
+  auto bad = [](std::string m) {
+    return Status(StatusCode::kInvalidArgument, std::move(m),
+                  "invalid_request_error");
+  };
+  training::GenerateOptions o;
+  auto number = [&](const char* name, double lo, double hi,
+                    double* out) -> Status {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) return Status::Ok();
+    if (!it->is_number() || it->get<double>() < lo || it->get<double>() > hi) {
+      return bad(std::string(name) + " must be a number from " +
+                 std::to_string(static_cast<int>(lo)) + " to " +
+                 std::to_string(static_cast<int>(hi)) + ".");
+    }
+    *out = it->get<double>();
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(number("temperature", 0, 2, &o.temperature));
+  RETURN_IF_ERROR(number("top_p", 0, 1, &o.top_p));
+  double max_tokens = static_cast<double>(o.max_tokens);
+  RETURN_IF_ERROR(number("max_tokens", 1, 4096, &max_tokens));
+  RETURN_IF_ERROR(number("max_completion_tokens", 1, 4096, &max_tokens));
+  o.max_tokens = static_cast<int64_t>(max_tokens);
+  double n = 1;
+  RETURN_IF_ERROR(number("n", 1, 1, &n));
+  if (auto it = body.find("seed"); it != body.end() && !it->is_null()) {
+    if (!it->is_number_integer()) return bad("seed must be an integer.");
+    o.seed = static_cast<uint64_t>(it->get<int64_t>());
+  }
+  if (auto it = body.find("stop"); it != body.end() && !it->is_null()) {
+    if (it->is_string()) {
+      o.stop.push_back(it->get<std::string>());
+    } else if (it->is_array() && it->size() <= 4) {
+      for (const json& s : *it) {
+        if (!s.is_string()) return bad("stop must hold strings.");
+        o.stop.push_back(s.get<std::string>());
+      }
+    } else {
+      return bad("stop must be a string or an array of up to 4 strings.");
+    }
+  }
+  return o;
+}
+
+std::string Sse(const json& j) { return "data: " + j.dump() + "\n\n"; }
+
+http::Response Complete(http::Request& r, Services& s,
+                        const store::Account& account,
+                        const std::string& deployment) {
+  Result<json> body = JsonRequestBody(r);
+  if (!body.ok()) return FromStatus(body.status());
+  if (deployment.empty()) {
+    return OpenAiError(400, "invalid_request_error",
+                       "model must name a deployment of this resource.");
+  }
+  Result<training::Conversation> messages = ParseMessages(*body);
+  if (!messages.ok()) return FromStatus(messages.status());
+  Result<training::GenerateOptions> options = ParseGenerate(*body);
+  if (!options.ok()) return FromStatus(options.status());
+  Result<std::shared_ptr<const training::LanguageModel>> model =
+      s.deployments->Model(account, deployment);
+  if (!model.ok()) {
+    if (model.status().reason() == "DeploymentNotFound") {
+      return OpenAiError(404, "DeploymentNotFound",
+                         "The API deployment for this resource does not "
+                         "exist. If you created the deployment within the "
+                         "last 5 minutes, please wait a moment and try again.");
+    }
+    return FromStatus(model.status());
+  }
+  std::string model_name = deployment;
+  if (Result<json> d = s.deployments->Get(account, deployment); d.ok()) {
+    model_name = JsonString((*d)["properties"]["model"], "name", deployment);
+  }
+  const std::string id = files::NewId("chatcmpl-");
+  const int64_t created = static_cast<int64_t>(std::time(nullptr));
+  const json* stream = body->contains("stream") ? &(*body)["stream"] : nullptr;
+  if (stream != nullptr && stream->is_boolean() && stream->get<bool>()) {
+    json chunk = {{"id", id},
+                  {"object", "chat.completion.chunk"},
+                  {"created", created},
+                  {"model", model_name},
+                  {"system_fingerprint", "atrest"}};
+    std::string out;
+    auto emit = [&](json delta, json finish) {
+      json c = chunk;
+      c["choices"] = json::array({{{"index", 0},
+                                   {"delta", std::move(delta)},
+                                   {"logprobs", nullptr},
+                                   {"finish_reason", std::move(finish)}}});
+      out += Sse(c);
+    };
+    emit({{"role", "assistant"}, {"content", ""}}, nullptr);
+    Result<training::Generation> g =
+        (*model)->Complete(*messages, *options, [&](std::string_view piece) {
+          emit({{"content", piece}}, nullptr);
+          return Status::Ok();
+        });
+    if (!g.ok()) return FromStatus(g.status());
+    emit(json::object(), g->finish_reason);
+    const json* so =
+        body->contains("stream_options") ? &(*body)["stream_options"] : nullptr;
+    if (so != nullptr && so->is_object() && so->contains("include_usage") &&
+        (*so)["include_usage"].is_boolean() &&
+        (*so)["include_usage"].get<bool>()) {
+      json c = chunk;
+      c["choices"] = json::array();
+      c["usage"] = {{"prompt_tokens", g->prompt_tokens},
+                    {"completion_tokens", g->completion_tokens},
+                    {"total_tokens", g->prompt_tokens + g->completion_tokens}};
+      out += Sse(c);
+    }
+    out += "data: [DONE]\n\n";
+    http::Response res = http::Response::Text(200, out, "text/event-stream");
+    res.headers.Set("Cache-Control", "no-cache");
+    return res;
+  }
+  Result<training::Generation> g =
+      (*model)->Complete(*messages, *options, nullptr);
+  if (!g.ok()) return FromStatus(g.status());
+  json out = {{"id", id},
+              {"object", "chat.completion"},
+              {"created", created},
+              {"model", model_name},
+              {"system_fingerprint", "atrest"},
+              {"choices", json::array({{{"index", 0},
+                                        {"finish_reason", g->finish_reason},
+                                        {"logprobs", nullptr},
+                                        {"message",
+                                         {{"role", "assistant"},
+                                          {"content", g->text},
+                                          {"refusal", nullptr}}}}})},
+              {"usage",
+               {{"prompt_tokens", g->prompt_tokens},
+                {"completion_tokens", g->completion_tokens},
+                {"total_tokens", g->prompt_tokens + g->completion_tokens}}},
+              {"prompt_filter_results", json::array()}};
+  return http::Response::Json(200, out.dump());
+}
+
+// POST /openai/deployments/{deployment}/chat/completions: the deployment is
+// in the path and `model` in the body is ignored.
+http::Response DeploymentChat(http::Request& r, Services& s,
+                              const store::Account& account) {
+  return Complete(r, s, account, std::string(r.PathParam("deployment")));
+}
+
+// POST /openai/v1/chat/completions: `model` names the deployment.
+http::Response V1Chat(http::Request& r, Services& s,
+                      const store::Account& account) {
+  json body = json::parse(r.body, nullptr, false);
+  return Complete(r, s, account, JsonString(body, "model"));
+}
+
 }  // namespace
 
 Status RegisterOpenAiRoutes(http::Router& router, Services& services) {
@@ -424,6 +766,8 @@ Status RegisterOpenAiRoutes(http::Router& router, Services& services) {
   const std::string host = "*.openai." + services.domain;
   const http::RouteLimits small{.max_header_bytes = 32 * 1024,
                                 .max_body_bytes = 64 * 1024};
+  const http::RouteLimits chat{.max_header_bytes = 32 * 1024,
+                               .max_body_bytes = 4 << 20};
   const http::RouteLimits upload{
       .max_header_bytes = 32 * 1024,
       // The file plus the form around it.
@@ -443,6 +787,32 @@ Status RegisterOpenAiRoutes(http::Router& router, Services& services) {
                                Route(&DeleteFile, services, dated)));
     RETURN_IF_ERROR(router.Add(host, "GET", files + "/{id}/content", small,
                                Route(&FileContent, services, dated)));
+    if (services.fine_tuning == nullptr || services.deployments == nullptr) {
+      continue;
+    }
+    const std::string jobs = prefix + "/fine_tuning/jobs";
+    const std::string job = jobs + "/{id}";
+    const std::string models = prefix + "/models";
+    for (const auto& [method, path, fn] : std::initializer_list<
+             std::tuple<const char*, std::string, FileHandler>>{
+             {"POST", jobs, &CreateJob},
+             {"GET", jobs, &ListJobs},
+             {"GET", job, &GetJob},
+             {"DELETE", job, &DeleteJob},
+             {"POST", job + "/cancel", &CancelJob},
+             {"GET", job + "/events", &JobEvents},
+             {"GET", job + "/checkpoints", &JobCheckpoints},
+             {"GET", models, &ListModels},
+             {"GET", models + "/{id}", &GetModel},
+             {"DELETE", models + "/{id}", &DeleteModel}}) {
+      RETURN_IF_ERROR(
+          router.Add(host, method, path, small, Route(fn, services, dated)));
+    }
+    RETURN_IF_ERROR(router.Add(
+        host, "POST",
+        dated ? prefix + "/deployments/{deployment}/chat/completions"
+              : prefix + "/chat/completions",
+        chat, Route(dated ? &DeploymentChat : &V1Chat, services, dated)));
   }
   return Status::Ok();
 }

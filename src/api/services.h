@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "accounts/account_service.h"
+#include "deploy/deployments.h"
 #include "files/file_service.h"
+#include "finetune/fine_tuning.h"
 #include "http/metrics.h"
 #include "identity/identity_service.h"
 #include "resources/resource_manager.h"
@@ -24,6 +26,8 @@ struct Services {
   vault::VaultService* vaults = nullptr;         // Null: no vault surfaces.
   accounts::AccountService* accounts = nullptr;  // Null: no AI accounts.
   files::FileService* files = nullptr;
+  finetune::FineTuning* fine_tuning = nullptr;  // Null: no fine-tuning.
+  deploy::Deployments* deployments = nullptr;
   std::string domain = "localhost";
   uint16_t port = 443;  // The public HTTPS port, for audiences and URLs.
 

@@ -122,6 +122,19 @@ const std::vector<Setting>& Table() {
            "how long an account key unwrapped by a customer-managed key is "
            "used before the key vault is asked again",
            IntField(&Config::kek_recheck_seconds, 1, 86400)),
+      Make("training.max_concurrent_jobs",
+           "fine-tuning jobs that run at the same time",
+           IntField(&Config::max_concurrent_jobs, 1, 64)),
+      Make("training.external_trainer_command",
+           "program and arguments (space-separated) of an external trainer; "
+           "empty: none",
+           StringField(&Config::external_trainer_command)),
+      Make("training.external_trainer_model",
+           "base model id under which the external trainer is offered",
+           StringField(&Config::external_trainer_model)),
+      Make("training.external_trainer_timeout_seconds",
+           "longest an external trainer may run one job",
+           IntField(&Config::external_trainer_timeout_seconds, 1, 2592000)),
   };
   return table;
 }

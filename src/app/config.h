@@ -56,6 +56,14 @@ struct Config {
   // key vault is asked again; every account with a customer-managed key is
   // rechecked this often (built-in vault changes act at once).
   int kek_recheck_seconds = 300;
+  // [training]: fine-tuning jobs run this many at a time. An external
+  // trainer (docs/trainer-protocol.md) is offered as the base model
+  // `external_trainer_model` when `external_trainer_command` is set: the
+  // program and its arguments, separated by spaces (no shell, no quoting).
+  int max_concurrent_jobs = 1;
+  std::string external_trainer_command;
+  std::string external_trainer_model = "external-trainer-1";
+  int external_trainer_timeout_seconds = 86400;
 };
 
 // One configurable setting, for the loader and for `atrest serve --help`.

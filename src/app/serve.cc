@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "accounts/account_keys.h"
@@ -17,12 +18,16 @@
 #include "api/system_api.h"
 #include "app/bootstrap.h"
 #include "blob/fs_blob_store.h"
+#include "deploy/deployments.h"
 #include "files/file_service.h"
+#include "finetune/fine_tuning.h"
 #include "hsm/softhsm.h"
 #include "http/server.h"
 #include "http/shutdown_signal.h"
 #include "keys/root_key.h"
 #include "store/sqlite_store.h"
+#include "training/external_trainer.h"
+#include "training/ngram_trainer.h"
 
 namespace atrest::app {
 namespace {
@@ -39,6 +44,8 @@ struct Runtime {
   std::unique_ptr<accounts::AccountKeys> account_keys;
   std::unique_ptr<accounts::AccountService> accounts;
   std::unique_ptr<files::FileService> files;
+  std::unique_ptr<finetune::FineTuning> fine_tuning;
+  std::unique_ptr<deploy::Deployments> deployments;
   http::MetricsRegistry metrics;
   std::unique_ptr<std::ofstream> log_file;
   std::unique_ptr<http::AccessLog> access_log;
@@ -164,8 +171,36 @@ Status Run(const Config& config, std::ostream& out) {
               << " blobs no file refers to (an interrupted upload or "
                  "delete)\n";
   }
-  rt.accounts->SetOnDeleted(
-      [&rt](const std::string& uid) { rt.files->DeleteAccountBlobs(uid); });
+  // Fine-tuning: the built-in trainer, and an external one if configured.
+  std::vector<finetune::BaseModel> catalog = {
+      {training::NgramTrainer::kBaseModel,
+       "atrest's built-in chat model: a word n-gram model conditioned on the "
+       "conversation, trained on the CPU",
+       std::make_shared<training::NgramTrainer>()}};
+  if (!config.external_trainer_command.empty()) {
+    training::ExternalTrainerOptions o;
+    std::istringstream words(config.external_trainer_command);
+    for (std::string w; words >> w;) o.argv.push_back(w);
+    o.timeout = std::chrono::seconds(config.external_trainer_timeout_seconds);
+    const std::string program = o.argv.empty() ? "" : o.argv.front();
+    ASSIGN_OR_RETURN(std::unique_ptr<training::ExternalTrainer> external,
+                     training::ExternalTrainer::Create(std::move(o)));
+    catalog.push_back({config.external_trainer_model,
+                       "an external trainer (" + program + ")",
+                       std::move(external)});
+  }
+  rt.fine_tuning = std::make_unique<finetune::FineTuning>(
+      *rt.store, env, *rt.files, *rt.account_keys, std::move(catalog),
+      finetune::FineTuningOptions{.max_concurrent_jobs =
+                                      config.max_concurrent_jobs});
+  rt.deployments = std::make_unique<deploy::Deployments>(
+      *rt.store, env, *rt.files, *rt.fine_tuning, *rt.account_keys);
+  rt.deployments->Start();
+  RETURN_IF_ERROR(rt.fine_tuning->Start());
+  rt.accounts->SetOnDeleted([&rt](const std::string& uid) {
+    rt.deployments->ForgetAccount(uid);
+    rt.files->DeleteAccountBlobs(uid);
+  });
   rt.resources->AddGroupDeletionHook(
       [&rt](const std::string& sub, const std::string& group) {
         return rt.accounts->DeleteAccountsInGroup(sub, group);
@@ -178,6 +213,8 @@ Status Run(const Config& config, std::ostream& out) {
                     .vaults = rt.vaults.get(),
                     .accounts = rt.accounts.get(),
                     .files = rt.files.get(),
+                    .fine_tuning = rt.fine_tuning.get(),
+                    .deployments = rt.deployments.get(),
                     .domain = config.domain,
                     .port = config.port});
 

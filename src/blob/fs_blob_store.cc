@@ -124,9 +124,12 @@ class FsBlobStore::Writer final : public BlobWriter {
 
   Status Append(ByteView data) override {
     RETURN_IF_ERROR(CheckOpen());
-    if (buffer_.size() + data.size() > kWriteBufferSize) {
+    // Large appends (whole stream segments) go straight to the file: a
+    // copy into the buffer would cost more than the system call it saves.
+    if (buffer_.size() + data.size() > kWriteBufferSize ||
+        data.size() >= kDirectWriteSize) {
       if (Status s = Flush(); !s.ok()) return Fail(std::move(s));
-      if (data.size() >= kWriteBufferSize) {
+      if (data.size() >= kDirectWriteSize) {
         if (Status s = file_->Append(data); !s.ok()) return Fail(std::move(s));
         size_ += data.size();
         return Status::Ok();

@@ -18,8 +18,9 @@
 // first writer in it is returned, so a committed blob never hangs off a
 // directory entry that a crash could lose.
 //
-// Writers buffer up to kWriteBufferSize bytes each; larger appends are
-// written through. Entries in the tree that are not valid names (such as
+// Writers buffer small appends, up to kWriteBufferSize bytes each; appends
+// of kDirectWriteSize bytes or more (whole stream segments) are written
+// through. Entries in the tree that are not valid names (such as
 // lost+found) are ignored by List and SweepTemporary.
 //
 // One FsBlobStore per root directory: immutability is enforced by a lock in
@@ -46,6 +47,7 @@ class FsBlobStore final : public BlobStore {
  public:
   // Bytes a writer holds before it writes them to its file.
   static constexpr size_t kWriteBufferSize = size_t{1} << 20;
+  static constexpr size_t kDirectWriteSize = size_t{64} << 10;
 
   // Opens the store rooted at `root_dir`, creating the directory (and missing
   // parents, mode 0700) when absent and syncing its parent after creating

@@ -30,35 +30,22 @@ bool EndsWithIgnoreCase(const std::string& s, std::string_view suffix) {
   return true;
 }
 
-std::string NewFileId() {
-  Bytes raw(16);
-  crypto::RandomBytes(raw);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "file-";
-  for (uint8_t b : raw) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
-
 Status FileNotFound(const std::string& id) {
   return Status(StatusCode::kNotFound, "No such File object: " + id,
                 "notFound");
 }
 
-class UploadImpl final : public Upload {
+// Encrypts an object's bytes into a new blob as they arrive; Commit makes
+// the blob durable, then inserts the row.
+class EncryptedObject {
  public:
-  UploadImpl(store::Store& store, blob::BlobStore& blobs, int64_t now,
-             store::StoredObject row, std::unique_ptr<blob::BlobWriter> writer,
-             std::optional<FineTuneValidator> validator, uint64_t max_bytes)
+  EncryptedObject(store::Store& store, blob::BlobStore& blobs,
+                  store::StoredObject row,
+                  std::unique_ptr<blob::BlobWriter> writer)
       : store_(store),
         blobs_(blobs),
-        now_(now),
         row_(std::move(row)),
-        writer_(std::move(writer)),
-        validator_(std::move(validator)),
-        max_bytes_(max_bytes) {}
+        writer_(std::move(writer)) {}
 
   Status Start(const crypto::SecretBytes& dek) {
     ASSIGN_OR_RETURN(encrypter_,
@@ -68,43 +55,24 @@ class UploadImpl final : public Upload {
     return Status::Ok();
   }
 
-  Status Write(ByteView data) override {
+  Status Write(ByteView data) {
     RETURN_IF_ERROR(error_);
     bytes_ += data.size();
-    if (bytes_ > max_bytes_) {
-      error_ = Status(StatusCode::kResourceExhausted,
-                      "The file is larger than the limit of " +
-                          std::to_string(max_bytes_) + " bytes.",
-                      "invalidPayload");
-      return error_;
-    }
-    if (validator_) validator_->Update(data);
     error_ = encrypter_->Update(data);
     return error_;
   }
 
-  Result<store::StoredObject> Finish(const std::string& purpose) override {
+  // Fails the object: later writes and Commit return `error`.
+  Status Fail(Status error) {
+    error_ = error;
+    return error;
+  }
+
+  Result<store::StoredObject> Commit() {
     RETURN_IF_ERROR(error_);
-    if (!UploadablePurpose(purpose)) {
-      return Payload("Invalid value for purpose.");
-    }
-    if (purpose == "fine-tune" &&
-        !EndsWithIgnoreCase(row_.filename, ".jsonl")) {
-      return Payload("fileName contains an invalid filename: wrong suffix.");
-    }
     RETURN_IF_ERROR(encrypter_->Finish());
     RETURN_IF_ERROR(writer_->Commit());
-    row_.purpose = purpose;
     row_.bytes = static_cast<int64_t>(bytes_);
-    row_.status = "processed";
-    if (purpose == "fine-tune" && validator_) {
-      FineTuneFileReport report = validator_->Finish();
-      if (!report.valid) {
-        row_.status = "error";
-        row_.status_details = report.status_details;
-      }
-    }
-    row_.created_at = now_;
     Result<int64_t> seq = store_.TransactResult(
         [&](store::Transaction& tx) { return tx.objects().Create(row_); });
     if (!seq.ok()) {
@@ -115,17 +83,76 @@ class UploadImpl final : public Upload {
     return row_;
   }
 
+  store::StoredObject& row() { return row_; }
+  uint64_t bytes() const { return bytes_; }
+  const Status& error() const { return error_; }
+
  private:
   store::Store& store_;
   blob::BlobStore& blobs_;
-  const int64_t now_;
   store::StoredObject row_;
   std::unique_ptr<blob::BlobWriter> writer_;
   std::unique_ptr<crypto::StreamEncrypter> encrypter_;
-  std::optional<FineTuneValidator> validator_;
-  const uint64_t max_bytes_;
   uint64_t bytes_ = 0;
   Status error_;
+};
+
+class UploadImpl final : public Upload {
+ public:
+  UploadImpl(std::unique_ptr<EncryptedObject> object,
+             std::optional<FineTuneValidator> validator, uint64_t max_bytes)
+      : object_(std::move(object)),
+        validator_(std::move(validator)),
+        max_bytes_(max_bytes) {}
+
+  Status Write(ByteView data) override {
+    RETURN_IF_ERROR(object_->error());
+    if (object_->bytes() + data.size() > max_bytes_) {
+      return object_->Fail(Status(StatusCode::kResourceExhausted,
+                                  "The file is larger than the limit of " +
+                                      std::to_string(max_bytes_) + " bytes.",
+                                  "invalidPayload"));
+    }
+    if (validator_) validator_->Update(data);
+    return object_->Write(data);
+  }
+
+  Result<store::StoredObject> Finish(const std::string& purpose) override {
+    RETURN_IF_ERROR(object_->error());
+    store::StoredObject& row = object_->row();
+    if (!UploadablePurpose(purpose)) {
+      return Payload("Invalid value for purpose.");
+    }
+    if (purpose == "fine-tune" && !EndsWithIgnoreCase(row.filename, ".jsonl")) {
+      return Payload("fileName contains an invalid filename: wrong suffix.");
+    }
+    row.purpose = purpose;
+    row.status = "processed";
+    if (purpose == "fine-tune" && validator_) {
+      FineTuneFileReport report = validator_->Finish();
+      if (!report.valid) {
+        row.status = "error";
+        row.status_details = report.status_details;
+      }
+    }
+    return object_->Commit();
+  }
+
+ private:
+  std::unique_ptr<EncryptedObject> object_;
+  std::optional<FineTuneValidator> validator_;
+  const uint64_t max_bytes_;
+};
+
+class ObjectWriterImpl final : public ObjectWriter {
+ public:
+  explicit ObjectWriterImpl(std::unique_ptr<EncryptedObject> object)
+      : object_(std::move(object)) {}
+  Status Write(ByteView data) override { return object_->Write(data); }
+  Result<store::StoredObject> Commit() override { return object_->Commit(); }
+
+ private:
+  std::unique_ptr<EncryptedObject> object_;
 };
 
 class DownloadImpl final : public Download {
@@ -162,23 +189,44 @@ FileService::FileService(store::Store& store, env::Env& env,
                          FileServiceOptions options)
     : store_(store), env_(env), blobs_(blobs), keys_(keys), options_(options) {}
 
-Result<std::unique_ptr<Upload>> FileService::BeginUpload(
-    const store::Account& account, const std::string& filename) {
-  if (filename.empty() || filename.size() > 512) {
-    return Payload("The file part needs a filename of 1 to 512 bytes.");
-  }
+std::string NewId(std::string_view prefix) {
+  Bytes raw(16);
+  crypto::RandomBytes(raw);
+  return std::string(prefix) + HexEncode(raw);
+}
+
+struct FileService::Started {
+  std::unique_ptr<EncryptedObject> object;
+};
+
+Result<FileService::Started> FileService::Start(const store::Account& account,
+                                                store::StoredObject row) {
   ASSIGN_OR_RETURN(std::shared_ptr<const crypto::Aead> aek, keys_.Aek(account));
-  store::StoredObject row;
   row.account_uid = account.uid;
-  row.id = NewFileId();
-  row.kind = "file";
-  row.filename = filename;
   row.blob = account.uid + "/" + row.id;
+  row.created_at = std::chrono::duration_cast<std::chrono::seconds>(
+                       env_.clock().Now().time_since_epoch())
+                       .count();
   crypto::SecretBytes dek = crypto::NewAes256Key();
   ASSIGN_OR_RETURN(row.wrapped_dek,
                    crypto::WrapKey(*aek, dek, Aad(account.uid, row.id)));
   ASSIGN_OR_RETURN(std::unique_ptr<blob::BlobWriter> writer,
                    blobs_.Create(row.blob));
+  auto object = std::make_unique<EncryptedObject>(
+      store_, blobs_, std::move(row), std::move(writer));
+  RETURN_IF_ERROR(object->Start(dek));
+  return Started{std::move(object)};
+}
+
+Result<std::unique_ptr<Upload>> FileService::BeginUpload(
+    const store::Account& account, const std::string& filename) {
+  if (filename.empty() || filename.size() > 512) {
+    return Payload("The file part needs a filename of 1 to 512 bytes.");
+  }
+  store::StoredObject row;
+  row.id = NewId("file-");
+  row.kind = "file";
+  row.filename = filename;
   std::optional<FineTuneValidator> validator;
   if (EndsWithIgnoreCase(filename, ".jsonl")) {
     FineTuneValidator::Options o;
@@ -186,26 +234,46 @@ Result<std::unique_ptr<Upload>> FileService::BeginUpload(
     ASSIGN_OR_RETURN(FineTuneValidator v, FineTuneValidator::Create(o));
     validator.emplace(std::move(v));
   }
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          env_.clock().Now().time_since_epoch())
-                          .count();
-  auto upload = std::make_unique<UploadImpl>(
-      store_, blobs_, now, std::move(row), std::move(writer),
-      std::move(validator), options_.max_file_bytes);
-  RETURN_IF_ERROR(upload->Start(dek));
-  return std::unique_ptr<Upload>(std::move(upload));
+  ASSIGN_OR_RETURN(Started started, Start(account, std::move(row)));
+  return std::unique_ptr<Upload>(std::make_unique<UploadImpl>(
+      std::move(started.object), std::move(validator),
+      options_.max_file_bytes));
 }
 
-Result<store::StoredObject> FileService::Get(const store::Account& account,
-                                             const std::string& id) {
+Result<std::unique_ptr<ObjectWriter>> FileService::BeginObject(
+    const store::Account& account, const NewObject& object) {
+  store::StoredObject row;
+  row.id = object.id.empty() ? NewId("file-") : object.id;
+  row.kind = object.kind;
+  row.purpose = object.purpose;
+  row.filename = object.filename;
+  row.status = "processed";
+  row.meta_json = object.meta_json;
+  ASSIGN_OR_RETURN(Started started, Start(account, std::move(row)));
+  return std::unique_ptr<ObjectWriter>(
+      std::make_unique<ObjectWriterImpl>(std::move(started.object)));
+}
+
+Result<store::StoredObject> FileService::GetObject(
+    const store::Account& account, const std::string& kind,
+    const std::string& id) {
   Result<store::StoredObject> row =
       store_.ReadResult([&](store::Transaction& tx) {
         return tx.objects().Get(account.uid, id);
       });
+  if ((!row.ok() && row.status().code() == StatusCode::kNotFound) ||
+      (row.ok() && row->kind != kind)) {
+    return Status(StatusCode::kNotFound, "No such object: " + id, "notFound");
+  }
+  return row;
+}
+
+Result<store::StoredObject> FileService::Get(const store::Account& account,
+                                             const std::string& id) {
+  Result<store::StoredObject> row = GetObject(account, "file", id);
   if (!row.ok() && row.status().code() == StatusCode::kNotFound) {
     return FileNotFound(id);
   }
-  if (row.ok() && row->kind != "file") return FileNotFound(id);
   return row;
 }
 
@@ -232,7 +300,14 @@ Result<FileService::Page> FileService::List(const store::Account& account,
 
 Result<std::unique_ptr<Download>> FileService::Open(
     const store::Account& account, const std::string& id) {
-  ASSIGN_OR_RETURN(store::StoredObject row, Get(account, id));
+  RETURN_IF_ERROR(Get(account, id).status());
+  return OpenObject(account, "file", id);
+}
+
+Result<std::unique_ptr<Download>> FileService::OpenObject(
+    const store::Account& account, const std::string& kind,
+    const std::string& id) {
+  ASSIGN_OR_RETURN(store::StoredObject row, GetObject(account, kind, id));
   ASSIGN_OR_RETURN(std::shared_ptr<const crypto::Aead> aek, keys_.Aek(account));
   ASSIGN_OR_RETURN(
       crypto::SecretBytes dek,
@@ -246,7 +321,14 @@ Result<std::unique_ptr<Download>> FileService::Open(
 
 Status FileService::Delete(const store::Account& account,
                            const std::string& id) {
-  ASSIGN_OR_RETURN(store::StoredObject row, Get(account, id));
+  RETURN_IF_ERROR(Get(account, id).status());
+  return DeleteObject(account, "file", id);
+}
+
+Status FileService::DeleteObject(const store::Account& account,
+                                 const std::string& kind,
+                                 const std::string& id) {
+  ASSIGN_OR_RETURN(store::StoredObject row, GetObject(account, kind, id));
   RETURN_IF_ERROR(store_.Transact([&](store::Transaction& tx) {
     return tx.objects().Delete(account.uid, id);
   }));

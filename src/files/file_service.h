@@ -58,6 +58,26 @@ class Download {
                       const crypto::Sink& sink) const = 0;
 };
 
+// An object other than an uploaded file being stored (a results file,
+// checkpoint or model): bytes in, then Commit. Nothing is visible until
+// Commit succeeds.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual Status Write(ByteView data) = 0;
+  // Commits the blob and then the row.
+  virtual Result<store::StoredObject> Commit() = 0;
+};
+
+// What describes a new object of another service.
+struct NewObject {
+  std::string kind;  // "file", "checkpoint", "model".
+  std::string id;    // Empty: a new "file-<32 hex>".
+  std::string purpose;
+  std::string filename;
+  std::string meta_json = "{}";
+};
+
 class FileService {
  public:
   FileService(store::Store& store, env::Env& env, blob::BlobStore& blobs,
@@ -84,6 +104,20 @@ class FileService {
   // Row first, then blob.
   Status Delete(const store::Account& account, const std::string& id);
 
+  // Objects of other services (finetune/, deploy/), under the same key
+  // hierarchy and write order as files.
+  Result<std::unique_ptr<ObjectWriter>> BeginObject(
+      const store::Account& account, const NewObject& object);
+  Result<store::StoredObject> GetObject(const store::Account& account,
+                                        const std::string& kind,
+                                        const std::string& id);
+  Result<std::unique_ptr<Download>> OpenObject(const store::Account& account,
+                                               const std::string& kind,
+                                               const std::string& id);
+  // Row first, then blob.
+  Status DeleteObject(const store::Account& account, const std::string& kind,
+                      const std::string& id);
+
   // Removes every blob of the account `uid` (after its rows are gone).
   void DeleteAccountBlobs(const std::string& uid);
   // At start: removes temporary blobs and blobs no row points at.
@@ -92,6 +126,10 @@ class FileService {
   const FileServiceOptions& options() const { return options_; }
 
  private:
+  // The row of a new object with its DEK wrapped, and an encrypting writer.
+  struct Started;
+  Result<Started> Start(const store::Account& account, store::StoredObject row);
+
   store::Store& store_;
   env::Env& env_;
   blob::BlobStore& blobs_;
@@ -101,6 +139,9 @@ class FileService {
 
 // The purposes a client may upload with.
 bool UploadablePurpose(const std::string& purpose);
+
+// A new id: `prefix` and 32 lower-case hex digits ("file-", "ftjob-").
+std::string NewId(std::string_view prefix);
 
 }  // namespace atrest::files
 

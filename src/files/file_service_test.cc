@@ -1,7 +1,8 @@
 // Tests of FileService through its public interface, over a real SqliteStore
 // and an FsBlobStore in one scratch data directory laid out as the server's
 // (metadata.db, root.key, blobs/), accounts made by AccountService with
-// service-managed keys, and a FakeClock. The blob store runs on a
+// service-managed keys, and a FakeClock: all set up by FilesHarness
+// (files/testing/files_harness.h). The blob store runs on a
 // FaultInjectionFileSystem so that tests can fail its writes and simulate
 // power loss; until they do, it passes everything through.
 #include "files/file_service.h"
@@ -14,7 +15,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -31,8 +31,7 @@
 #include "crypto/random.h"
 #include "crypto/stream_format.h"
 #include "env/testing.h"
-#include "resources/resource_manager.h"
-#include "resources/roles.h"
+#include "files/testing/files_harness.h"
 #include "store/sqlite_store.h"
 
 namespace atrest::files {
@@ -41,7 +40,6 @@ namespace {
 using std::chrono::seconds;
 namespace fs = std::filesystem;
 
-constexpr char kGroup[] = "rg";
 constexpr uint64_t kSegment = crypto::stream_format::kDefaultSegmentSize;
 
 using ::atrest::testing::StatusOf;
@@ -119,81 +117,22 @@ constexpr size_t kChunks[] = {0,     1, 7, 0,   4096,   65535, 1, 0,
 class FileServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // The root key from known bytes, in the data dir as the server keeps it.
-    root_bytes_ = RandomData(32);
-    std::string root_file = "atrest-root-key-v1\n";
-    root_file += AsString(root_bytes_);
-    ASSERT_OK(env::WriteFileAtomically(
-        env::Env::Default().fs(), dir_.Join("root.key"), AsBytes(root_file)));
-    ASSERT_OK_AND_ASSIGN(keys::RootKey root,
-                         keys::RootKey::LoadOrCreate(env::Env::Default().fs(),
-                                                     dir_.Join("root.key")));
-    ASSERT_FALSE(root.created());
-    root_key_.emplace(std::move(root));
-
-    ASSERT_OK_AND_ASSIGN(store_,
-                         store::SqliteStore::Open({.data_dir = dir_.path()}));
-    rm_ = std::make_unique<resources::ResourceManager>(*store_, env_);
-    ASSERT_OK_AND_ASSIGN(auto signing_seal,
-                         root_key_->DeriveAead("identity/signing-keys"));
-    identity_ = std::make_unique<identity::IdentityService>(
-        *store_, env_, std::move(signing_seal),
-        identity::IdentityOptions{.authority = "https://login.localhost"});
-
-    tenant_ = env_.random().NewUuid();
-    ASSERT_OK(store_->Transact([&](store::Transaction& tx) {
-      return tx.tenants().Create({.id = tenant_, .display_name = "t1"});
-    }));
-    ASSERT_OK_AND_ASSIGN(store::Subscription sub,
-                         rm_->CreateSubscription(tenant_, "Default"));
-    sub_ = sub.id;
-    owner_ = {.tenant_id = tenant_,
-              .object_id = env_.random().NewUuid(),
-              .app_id = env_.random().NewUuid()};
-    ASSERT_OK(store_->Transact([&](store::Transaction& tx) {
-      return tx.principals().Create(
-          {.object_id = owner_.object_id,
-           .tenant_id = tenant_,
-           .kind = store::PrincipalKind::kServicePrincipal,
-           .display_name = "owner",
-           .app_id = owner_.app_id});
-    }));
-    ASSERT_OK(rm_->AssignRoleUnchecked(owner_.object_id,
-                                       *resources::FindRole("Owner"),
-                                       resources::SubscriptionScope(sub_)));
-    ASSERT_OK(rm_->PutResourceGroup(owner_, sub_, kGroup, "West US", {}));
-
-    accounts::AccountKeysOptions key_options;
-    key_options.vault_https.timeout = seconds(5);
-    ASSERT_OK_AND_ASSIGN(keys_, accounts::AccountKeys::Create(
-                                    *store_, env_, *root_key_, *identity_,
-                                    nullptr, nullptr, std::move(key_options)));
-    ASSERT_OK_AND_ASSIGN(auto api_key_seal,
-                         root_key_->DeriveAead("accounts/api-keys"));
-    accounts_ = std::make_unique<accounts::AccountService>(
-        *store_, env_, std::move(api_key_seal), *identity_, *rm_, *keys_);
-
-    ASSERT_OK_AND_ASSIGN(blobs_, blob::FsBlobStore::Open(fault_fs_, BlobDir()));
-    files_ = std::make_unique<FileService>(*store_, env_, *blobs_, *keys_);
-    accounts_->SetOnDeleted(
-        [this](const std::string& uid) { files_->DeleteAccountBlobs(uid); });
-
-    account_ = MakeAccount("acct1");
-    other_ = MakeAccount("acct2");
+    ASSERT_OK_AND_ASSIGN(h_, FilesHarness::Create({.blob_fs = &fault_fs_}));
+    store_ = &h_->store();
+    keys_ = &h_->keys();
+    accounts_ = &h_->accounts();
+    blobs_ = &h_->blobs();
+    files_ = &h_->files();
+    ASSERT_OK_AND_ASSIGN(account_, h_->MakeAccount("acct1"));
+    ASSERT_OK_AND_ASSIGN(other_, h_->MakeAccount("acct2"));
   }
 
-  std::string BlobDir() const { return dir_.Join("blobs"); }
+  std::string BlobDir() const { return h_->BlobDir(); }
   std::string BlobPath(const store::StoredObject& o) const {
-    return BlobDir() + "/" + o.blob;
+    return h_->BlobPath(o);
   }
-
-  store::Account MakeAccount(const std::string& name) {
-    accounts::AccountUpdate u;
-    u.location = "West US";
-    Result<accounts::AccountService::PutResult> r =
-        accounts_->PutAccount(owner_, {sub_, kGroup, name}, u);
-    EXPECT_OK(r);
-    return r.ok() ? r->account.row : store::Account{};
+  accounts::AccountRef Ref(const std::string& name) const {
+    return {h_->subscription_id(), FilesHarness::kGroup, name};
   }
 
   // Uploads `data` in the chunk sizes of kChunks (cycled), then the rest.
@@ -201,7 +140,7 @@ class FileServiceTest : public ::testing::Test {
                                      const std::string& filename, ByteView data,
                                      const std::string& purpose,
                                      FileService* service = nullptr) {
-    if (service == nullptr) service = files_.get();
+    if (service == nullptr) service = files_;
     ASSIGN_OR_RETURN(std::unique_ptr<files::Upload> up,
                      service->BeginUpload(account, filename));
     size_t at = 0;
@@ -256,25 +195,21 @@ class FileServiceTest : public ::testing::Test {
   }
 
   int64_t Now() const {
-    return std::chrono::duration_cast<seconds>(clock_.Now().time_since_epoch())
+    return std::chrono::duration_cast<seconds>(
+               h_->clock().Now().time_since_epoch())
         .count();
   }
 
-  env::ScopedTempDir dir_ = std::move(env::ScopedTempDir::Create()).value();
-  env::FakeClock clock_;
+  // The blob store's filesystem: passes everything through until a test
+  // injects a fault. It outlives the harness.
   env::FaultInjectionFileSystem fault_fs_{env::Env::Default().fs()};
-  env::Env env_{clock_, env::Env::Default().random(), env::Env::Default().fs()};
-  Bytes root_bytes_;
-  std::optional<keys::RootKey> root_key_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<resources::ResourceManager> rm_;
-  std::unique_ptr<identity::IdentityService> identity_;
-  std::unique_ptr<accounts::AccountKeys> keys_;
-  std::unique_ptr<accounts::AccountService> accounts_;
-  std::unique_ptr<blob::FsBlobStore> blobs_;
-  std::unique_ptr<FileService> files_;
-  std::string tenant_, sub_;
-  identity::Caller owner_;
+  std::unique_ptr<FilesHarness> h_;
+  // The harness's services, for brevity.
+  store::SqliteStore* store_ = nullptr;
+  accounts::AccountKeys* keys_ = nullptr;
+  accounts::AccountService* accounts_ = nullptr;
+  blob::FsBlobStore* blobs_ = nullptr;
+  FileService* files_ = nullptr;
   store::Account account_, other_;
 };
 
@@ -372,7 +307,7 @@ TEST_F(FileServiceTest, ListFiltersPagesAndOrders) {
         store::StoredObject row,
         Upload("f" + std::to_string(i) + ".txt", "data", purposes[i]));
     ids.push_back(row.id);
-    clock_.Advance(seconds(1));
+    h_->clock().Advance(seconds(1));
   }
   ASSERT_OK(Upload(other_, "theirs.txt", AsBytes("x"), "assistants"));
   using V = std::vector<std::string>;
@@ -487,7 +422,7 @@ TEST_F(FileServiceTest, DeletingTheAccountRemovesItsBlobs) {
   ASSERT_OK(Upload("b.txt", "b", "batch"));
   ASSERT_OK_AND_ASSIGN(store::StoredObject theirs,
                        Upload(other_, "c.txt", AsBytes("c"), "assistants"));
-  ASSERT_OK(accounts_->DeleteAccount(owner_, {sub_, kGroup, "acct1"}));
+  ASSERT_OK(accounts_->DeleteAccount(h_->owner(), Ref("acct1")));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> blobs, blobs_->List());
   EXPECT_EQ(blobs, std::vector<std::string>{theirs.blob});
   ASSERT_OK_AND_ASSIGN(Bytes c, ReadAll(other_, theirs.id));
@@ -563,7 +498,8 @@ TEST_F(FileServiceTest, UnknownPurposeStoresNothing) {
 }
 
 TEST_F(FileServiceTest, MaxFileBytes) {
-  FileService small(*store_, env_, *blobs_, *keys_, {.max_file_bytes = 1000});
+  FileService small(*store_, h_->env(), *blobs_, *keys_,
+                    {.max_file_bytes = 1000});
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<files::Upload> up,
                          small.BeginUpload(account_, "big.txt"));
@@ -625,11 +561,7 @@ TEST_F(FileServiceTest, InaccessibleKeyRefusesDataButNotMetadata) {
   ASSERT_OK_AND_ASSIGN(store::StoredObject row,
                        Upload("a.txt", "secret", "assistants"));
   // Break the account's wrapped AEK and recheck it.
-  store::Account broken = account_;
-  broken.wrapped_aek.back() ^= 1;
-  ASSERT_OK(store_->Transact(
-      [&](store::Transaction& tx) { return tx.accounts().Update(broken); }));
-  keys_->Recheck(account_.uid);
+  ASSERT_OK(h_->BreakKey(account_));
   EXPECT_EQ(keys_->StatusOf(account_).state, "inaccessible");
 
   const StatusCode denied = StatusCode::kPermissionDenied;
@@ -642,9 +574,8 @@ TEST_F(FileServiceTest, InaccessibleKeyRefusesDataButNotMetadata) {
   EXPECT_EQ(page.items.size(), 1u);
 
   // Restored: readable again.
-  ASSERT_OK(store_->Transact(
-      [&](store::Transaction& tx) { return tx.accounts().Update(account_); }));
-  keys_->Recheck(account_.uid);
+  ASSERT_OK(h_->RestoreKey(account_));
+  EXPECT_EQ(keys_->StatusOf(account_).state, "active");
   ASSERT_OK_AND_ASSIGN(Bytes back, ReadAll(account_, row.id));
   EXPECT_EQ(AsString(back), "secret");
 }
@@ -672,7 +603,7 @@ TEST_F(FileServiceTest, NoPlaintextOrRootKeyOnDisk) {
   ASSERT_OK_AND_ASSIGN(store::StoredObject ft,
                        Upload("t.jsonl", Examples(12), "fine-tune"));
   ASSERT_OK_AND_ASSIGN(accounts::ApiKeys api_keys,
-                       accounts_->ListKeys(owner_, {sub_, kGroup, "acct1"}));
+                       accounts_->ListKeys(h_->owner(), Ref("acct1")));
 
   auto hits = [&](std::string_view content) {
     size_t n = 0;
@@ -686,7 +617,7 @@ TEST_F(FileServiceTest, NoPlaintextOrRootKeyOnDisk) {
       "xyz" + std::string(AsString(ByteView(data).subspan(1000, 40)));
   ASSERT_GE(hits(canary), 1u);
 
-  const std::vector<std::string> files = FilesUnder(dir_.path());
+  const std::vector<std::string> files = FilesUnder(h_->dir().path());
   ASSERT_GE(files.size(), 4u);  // metadata.db (+ WAL), root.key, 2 blobs.
   bool saw_blob = false, saw_db = false;
   for (const std::string& path : files) {
@@ -695,8 +626,8 @@ TEST_F(FileServiceTest, NoPlaintextOrRootKeyOnDisk) {
     saw_blob |= path == BlobPath(row);
     saw_db |= fs::path(path).filename() == store::SqliteStore::kFileName;
     EXPECT_EQ(hits(content), 0u);
-    EXPECT_EQ(content.find(AsString(root_bytes_)) != std::string::npos,
-              path == dir_.Join("root.key"));
+    EXPECT_EQ(content.find(AsString(h_->root_key_bytes())) != std::string::npos,
+              path == h_->dir().Join("root.key"));
     EXPECT_EQ(content.find(Example(3)), std::string::npos);
     EXPECT_EQ(content.find("question 7"), std::string::npos);
     EXPECT_EQ(content.find(api_keys.key1), std::string::npos);
@@ -723,7 +654,7 @@ TEST_F(FileServiceTest, StatusDetailsDoNotQuoteTrainingData) {
   EXPECT_EQ(row.status, "error");
   EXPECT_EQ(row.status_details.find(secret), std::string::npos)
       << row.status_details;
-  for (const std::string& path : FilesUnder(dir_.path())) {
+  for (const std::string& path : FilesUnder(h_->dir().path())) {
     EXPECT_EQ(ReadWholeFile(path).find(secret), std::string::npos) << path;
   }
 }

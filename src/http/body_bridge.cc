@@ -12,6 +12,7 @@ class BridgeSource final : public BodySource {
   Result<size_t> Read(MutableByteView out) override {
     return bridge_->Read(out);
   }
+  Result<ByteView> Lend() override { return bridge_->Lend(); }
 
  private:
   const std::shared_ptr<BodyBridge> bridge_;
@@ -31,11 +32,14 @@ bool BodyBridge::ShouldWakeLocked() {
   return true;
 }
 
-Result<size_t> BodyBridge::Read(MutableByteView out) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!error_.ok()) return error_;
-  if (finished_ || out.empty()) return size_t{0};
-  if (closed_) return UnavailableError("request body is no longer readable");
+void BodyBridge::ReturnLentLocked() {
+  if (!lent_) return;
+  --buffers_out_;
+  if (!closed_) free_.push_back(std::move(lent_->data));
+  lent_.reset();
+}
+
+bool BodyBridge::AwaitLocked(std::unique_lock<std::mutex>& lock) {
   if (!started_) {
     started_ = true;
     if (ShouldWakeLocked()) {
@@ -45,6 +49,31 @@ Result<size_t> BodyBridge::Read(MutableByteView out) {
     }
   }
   cv_.wait(lock, [&] { return !queue_.empty() || ended_ || closed_; });
+  return !queue_.empty() && !closed_;
+}
+
+Status BodyBridge::EndLocked() {
+  if (closed_) {
+    error_ = UnavailableError("connection closed while reading the body");
+    return error_;
+  }
+  // The queue is empty and the body has ended.
+  if (end_status_.ok()) {
+    finished_ = true;
+    return Status::Ok();
+  }
+  error_ = end_status_;
+  error_delivered_ = true;
+  return error_;
+}
+
+Result<size_t> BodyBridge::Read(MutableByteView out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  ReturnLentLocked();
+  if (!error_.ok()) return error_;
+  if (finished_ || out.empty()) return size_t{0};
+  if (closed_) return UnavailableError("request body is no longer readable");
+  AwaitLocked(lock);
   // Hands out as many queued bytes as fit, copying outside the lock so the
   // session can queue the next chunk meanwhile.
   size_t total = 0;
@@ -68,23 +97,37 @@ Result<size_t> BodyBridge::Read(MutableByteView out) {
   }
   bytes_read_ += total;
   if (total == 0) {
-    if (closed_) {
-      error_ = UnavailableError("connection closed while reading the body");
-      return error_;
-    }
-    // The queue is empty and the body has ended.
-    if (end_status_.ok()) {
-      finished_ = true;
-      return size_t{0};
-    }
-    error_ = end_status_;
-    error_delivered_ = true;
-    return error_;
+    RETURN_IF_ERROR(EndLocked());
+    return size_t{0};
   }
   const bool wake = ShouldWakeLocked();
   lock.unlock();
   if (wake) wake_();
   return total;
+}
+
+Result<ByteView> BodyBridge::Lend() {
+  std::unique_lock<std::mutex> lock(mu_);
+  ReturnLentLocked();
+  if (!error_.ok()) return error_;
+  if (finished_) return ByteView();
+  if (closed_) return UnavailableError("request body is no longer readable");
+  if (!AwaitLocked(lock)) {
+    RETURN_IF_ERROR(EndLocked());
+    return ByteView();
+  }
+  // The chunk stays out (counted in buffers_out_) until the next call; its
+  // heap buffer does not move with it, so the view stays valid.
+  lent_ = std::move(queue_.front());
+  queue_.pop_front();
+  ++buffers_out_;
+  const ByteView view(lent_->data.data() + lent_->offset,
+                      lent_->size - lent_->offset);
+  bytes_read_ += view.size();
+  const bool wake = ShouldWakeLocked();
+  lock.unlock();
+  if (wake) wake_();
+  return view;
 }
 
 bool BodyBridge::TakeBuffer(std::vector<uint8_t>* buffer) {

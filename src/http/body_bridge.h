@@ -6,7 +6,8 @@
 // processes the previous chunk:
 //
 //   session (I/O thread)                handler (handler-pool thread)
-//   TakeBuffer() -> read -> Push()  ->  queue  ->  Read() copies out
+//   TakeBuffer() -> read -> Push()  ->  queue  ->  Read() copies out, or
+//                                                  Lend() lends a chunk
 //          ^ parked when the queue is full; Read() wakes it when half empty
 //
 // Reading starts only with the handler's first Read(). Memory is bounded:
@@ -28,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "base/status.h"
@@ -87,6 +89,14 @@ class BodyBridge : public std::enable_shared_from_this<BodyBridge> {
     size_t offset = 0;  // Bytes already handed out.
   };
   Result<size_t> Read(MutableByteView out);
+  Result<ByteView> Lend();
+  // With mu_ held: waits for the body's next bytes (or its end); false
+  // when there are none to hand out.
+  bool AwaitLocked(std::unique_lock<std::mutex>& lock);
+  // With mu_ held: the result of a read that found nothing to hand out.
+  Status EndLocked();
+  // With mu_ held: takes back the chunk Lend() handed out last.
+  void ReturnLentLocked();
   // With mu_ held: whether the parked session should be woken now (and
   // marks it unparked).
   bool ShouldWakeLocked();
@@ -94,7 +104,8 @@ class BodyBridge : public std::enable_shared_from_this<BodyBridge> {
   const Wake wake_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Chunk> queue_;                 // Guarded by mu_.
+  std::deque<Chunk> queue_;    // Guarded by mu_.
+  std::optional<Chunk> lent_;  // Guarded by mu_; counted in buffers_out_.
   std::vector<std::vector<uint8_t>> free_;  // Guarded by mu_; recycled.
   size_t buffers_out_ = 0;  // Guarded by mu_; taken by session or Read().
   bool started_ = false;    // Guarded by mu_; the handler called Read().

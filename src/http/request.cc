@@ -24,6 +24,12 @@ class StringBodySource final : public BodySource {
 
 }  // namespace
 
+Result<ByteView> BodySource::Lend() {
+  if (lend_buffer_.empty()) lend_buffer_.resize(64 * 1024);
+  ASSIGN_OR_RETURN(size_t n, Read(MutableByteView(lend_buffer_)));
+  return ByteView(lend_buffer_.data(), n);
+}
+
 std::unique_ptr<BodySource> MakeStringBodySource(std::string data) {
   return std::make_unique<StringBodySource>(std::move(data));
 }

@@ -42,6 +42,15 @@ class BodySource {
   // chunked encoding), Unavailable (connection lost or server stopping).
   // After an error every later call fails too.
   virtual Result<size_t> Read(MutableByteView out) = 0;
+  // Like Read, but lends the next bytes instead of copying them: a view
+  // valid until the next call of Read() or Lend() on this source; empty
+  // only at the end of the body. Sources that hold the body in buffers of
+  // their own (the server's read-ahead) hand those out; the default copies
+  // into a buffer of the source's.
+  virtual Result<ByteView> Lend();
+
+ private:
+  std::vector<uint8_t> lend_buffer_;  // For the default Lend().
 };
 
 // A BodySource over an in-memory string, for handler unit tests.

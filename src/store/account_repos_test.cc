@@ -153,5 +153,166 @@ TEST_F(AccountReposTest, ObjectsListInOrderWithFiltersAndGoWithTheAccount) {
   EXPECT_TRUE(blobs->empty());
 }
 
+TEST_F(AccountReposTest, ObjectMetaRoundTrips) {
+  StoredObject o = MakeObject("u1", "ftchkpt-1", "ftjob-1");
+  o.kind = "checkpoint";
+  o.meta_json = R"({"step":3})";
+  ASSERT_OK(Tx([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.accounts().Create(MakeAccount("u1", "a1")));
+    return tx.objects().Create(o).status();
+  }));
+  auto back = store_->ReadResult(
+      [](Transaction& tx) { return tx.objects().Get("u1", "ftchkpt-1"); });
+  ASSERT_OK(back);
+  EXPECT_EQ(back->meta_json, R"({"step":3})");
+  auto files = store_->ReadResult(
+      [](Transaction& tx) { return tx.objects().List("u1", {.limit = 10}); });
+  ASSERT_OK(files);
+  EXPECT_TRUE(files->empty());  // Lists of files do not show checkpoints.
+}
+
+TEST_F(AccountReposTest, JobsQueueClaimAndEvents) {
+  auto job = [](const std::string& id) {
+    return FineTuningJobRow{.account_uid = "u1",
+                            .id = id,
+                            .status = "pending",
+                            .job_json = "{}",
+                            .updated_at = 1};
+  };
+  ASSERT_OK(Tx([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.accounts().Create(MakeAccount("u1", "a1")));
+    for (const char* id : {"ftjob-a", "ftjob-b", "ftjob-c"}) {
+      RETURN_IF_ERROR(tx.jobs().Create(job(id)).status());
+    }
+    return Status::Ok();
+  }));
+  EXPECT_EQ(Tx([&](Transaction& tx) {
+              return tx.jobs().Create(job("ftjob-a")).status();
+            }).code(),
+            StatusCode::kAlreadyExists);
+  FineTuningJobRow other = job("ftjob-x");
+  other.account_uid = "nobody";
+  EXPECT_EQ(Tx([&](Transaction& tx) {
+              return tx.jobs().Create(other).status();
+            }).code(),
+            StatusCode::kNotFound);
+
+  // Oldest pending first; a claim succeeds once.
+  auto pending = store_->ReadResult(
+      [](Transaction& tx) { return tx.jobs().ListByStatus("pending", 10); });
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 3u);
+  EXPECT_EQ((*pending)[0].id, "ftjob-a");
+  FineTuningJobRow claimed = (*pending)[0];
+  claimed.status = "running";
+  ASSERT_OK(Tx(
+      [&](Transaction& tx) { return tx.jobs().Update(claimed, "pending"); }));
+  EXPECT_EQ(Tx([&](Transaction& tx) {
+              return tx.jobs().Update(claimed, "pending");
+            }).code(),
+            StatusCode::kAborted);
+  FineTuningJobRow missing = job("ftjob-none");
+  EXPECT_EQ(Tx([&](Transaction& tx) {
+              return tx.jobs().Update(missing, "pending");
+            }).code(),
+            StatusCode::kNotFound);
+
+  // Newest first, paged by seq.
+  auto all = store_->ReadResult(
+      [](Transaction& tx) { return tx.jobs().List("u1", 0, 10); });
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, "ftjob-c");
+  EXPECT_EQ((*all)[2].status, "running");
+  auto older = store_->ReadResult(
+      [&](Transaction& tx) { return tx.jobs().List("u1", (*all)[0].seq, 1); });
+  ASSERT_OK(older);
+  ASSERT_EQ(older->size(), 1u);
+  EXPECT_EQ((*older)[0].id, "ftjob-b");
+
+  // Events, newest first; they go with their job.
+  ASSERT_OK(Tx([](Transaction& tx) -> Status {
+    for (int i = 0; i < 3; ++i) {
+      RETURN_IF_ERROR(tx.jobs()
+                          .AddEvent({.account_uid = "u1",
+                                     .job_id = "ftjob-a",
+                                     .event_json = std::to_string(i)})
+                          .status());
+    }
+    return Status::Ok();
+  }));
+  EXPECT_EQ(Tx([](Transaction& tx) {
+              return tx.jobs()
+                  .AddEvent({.account_uid = "u1",
+                             .job_id = "ftjob-none",
+                             .event_json = "{}"})
+                  .status();
+            }).code(),
+            StatusCode::kNotFound);
+  auto events = store_->ReadResult([](Transaction& tx) {
+    return tx.jobs().ListEvents("u1", "ftjob-a", 0, 2);
+  });
+  ASSERT_OK(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].event_json, "2");
+  auto rest = store_->ReadResult([&](Transaction& tx) {
+    return tx.jobs().ListEvents("u1", "ftjob-a", (*events)[1].seq, 10);
+  });
+  ASSERT_OK(rest);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].event_json, "0");
+
+  ASSERT_OK(
+      Tx([](Transaction& tx) { return tx.jobs().Delete("u1", "ftjob-a"); }));
+  auto gone = store_->ReadResult([](Transaction& tx) {
+    return tx.jobs().ListEvents("u1", "ftjob-a", 0, 10);
+  });
+  ASSERT_OK(gone);
+  EXPECT_TRUE(gone->empty());
+  ASSERT_OK(Tx([](Transaction& tx) { return tx.accounts().Delete("a1"); }));
+  auto none = store_->ReadResult(
+      [](Transaction& tx) { return tx.jobs().List("u1", 0, 10); });
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(AccountReposTest, DeploymentsPutGetListDelete) {
+  ASSERT_OK(Tx([](Transaction& tx) {
+    return tx.accounts().Create(MakeAccount("u1", "a1"));
+  }));
+  DeploymentRow d{.account_uid = "u1",
+                  .name = "Chat",
+                  .model_id = "m1",
+                  .deployment_json = "{}",
+                  .created_at = 5,
+                  .updated_at = 5};
+  ASSERT_OK(Tx([&](Transaction& tx) { return tx.deployments().Put(d); }));
+  d.model_id = "m2";
+  d.updated_at = 6;
+  ASSERT_OK(Tx([&](Transaction& tx) { return tx.deployments().Put(d); }));
+  auto got = store_->ReadResult(
+      [](Transaction& tx) { return tx.deployments().Get("u1", "CHAT"); });
+  ASSERT_OK(got);
+  EXPECT_EQ(got->model_id, "m2");
+  EXPECT_EQ(got->name, "Chat");
+  EXPECT_EQ(got->created_at, 5);
+  EXPECT_EQ(got->updated_at, 6);
+  DeploymentRow other = d;
+  other.account_uid = "nobody";
+  EXPECT_EQ(
+      Tx([&](Transaction& tx) { return tx.deployments().Put(other); }).code(),
+      StatusCode::kNotFound);
+  auto all = store_->ReadResult(
+      [](Transaction& tx) { return tx.deployments().ListAll(); });
+  ASSERT_OK(all);
+  EXPECT_EQ(all->size(), 1u);
+  ASSERT_OK(Tx(
+      [](Transaction& tx) { return tx.deployments().Delete("u1", "chat"); }));
+  EXPECT_EQ(Tx([](Transaction& tx) {
+              return tx.deployments().Delete("u1", "chat");
+            }).code(),
+            StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace atrest::store

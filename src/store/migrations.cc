@@ -215,11 +215,51 @@ CREATE TABLE objects (
 CREATE INDEX objects_by_account ON objects (account_uid, kind, seq);
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// Fine-tuning jobs with their events, and deployments. Checkpoints and
+// models are rows of `objects` (kinds "checkpoint" and "model") with their
+// facts in meta_json.
+constexpr std::string_view kFineTuning = R"sql(
+ALTER TABLE objects ADD COLUMN meta_json TEXT NOT NULL DEFAULT '{}';
+
+CREATE TABLE ft_jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_uid TEXT NOT NULL REFERENCES accounts (uid) ON DELETE CASCADE,
+  id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  job_json TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (account_uid, id)
+);
+CREATE INDEX ft_jobs_by_status ON ft_jobs (status, seq);
+
+CREATE TABLE ft_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_uid TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  event_json TEXT NOT NULL,
+  FOREIGN KEY (account_uid, job_id) REFERENCES ft_jobs (account_uid, id)
+    ON DELETE CASCADE
+);
+CREATE INDEX ft_events_by_job ON ft_events (account_uid, job_id, seq);
+
+CREATE TABLE deployments (
+  account_uid TEXT NOT NULL REFERENCES accounts (uid) ON DELETE CASCADE,
+  name_key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  deployment_json TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (account_uid, name_key)
+);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, "identity and management entities", kIdentitySchema},
     {2, "subscription aliases", kSubscriptionAliases},
     {3, "key vault", kKeyVault},
     {4, "AI accounts and stored objects", kAccounts},
+    {5, "fine-tuning jobs and deployments", kFineTuning},
 }};
 
 }  // namespace

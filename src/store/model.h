@@ -273,8 +273,51 @@ struct StoredObject {
   Bytes wrapped_dek;
   std::string blob;  // Name in the blob store.
   int64_t seq = 0;   // Assigned by the store on Create, increasing.
+  // Kind-specific facts the owning service reads (a checkpoint's step and
+  // metrics, a model's base model); "{}" for files.
+  std::string meta_json = "{}";
 
   friend bool operator==(const StoredObject&, const StoredObject&) = default;
+};
+
+// ---- Fine-tuning jobs and deployments ----
+//
+// The finetune/ and deploy/ services own the meaning of the *_json columns.
+// Checkpoints and fine-tuned models are StoredObjects of kind "checkpoint"
+// and "model" whose `purpose` holds the id of the job that made them.
+
+struct FineTuningJobRow {
+  std::string account_uid;
+  std::string id;      // "ftjob-<32 hex>".
+  std::string status;  // pending, running, succeeded, failed, cancelled.
+  std::string job_json;
+  UnixSeconds updated_at = 0;
+  int64_t seq = 0;  // Assigned by the store on Create, increasing.
+
+  friend bool operator==(const FineTuningJobRow&,
+                         const FineTuningJobRow&) = default;
+};
+
+struct JobEventRow {
+  std::string account_uid;
+  std::string job_id;
+  std::string event_json;
+  int64_t seq = 0;  // Assigned by the store on Add, increasing.
+
+  friend bool operator==(const JobEventRow&, const JobEventRow&) = default;
+};
+
+// A Microsoft.CognitiveServices/accounts/deployments resource. Names are
+// unique per account ignoring case.
+struct DeploymentRow {
+  std::string account_uid;
+  std::string name;
+  std::string model_id;  // The deployed model's id.
+  std::string deployment_json;
+  UnixSeconds created_at = 0;
+  UnixSeconds updated_at = 0;
+
+  friend bool operator==(const DeploymentRow&, const DeploymentRow&) = default;
 };
 
 }  // namespace atrest::store

@@ -269,6 +269,53 @@ class ObjectRepo {
                         const std::string& id) = 0;
 };
 
+class JobRepo {
+ public:
+  virtual ~JobRepo() = default;
+  // Assigns seq. NotFound when the account does not exist; AlreadyExists
+  // for a taken id.
+  virtual Result<int64_t> Create(const FineTuningJobRow& job) = 0;
+  virtual Result<FineTuningJobRow> Get(const std::string& account_uid,
+                                       const std::string& id) = 0;
+  // Replaces status, job_json and updated_at. With `expected_status` set,
+  // only when the stored status is that one (Aborted otherwise): how a
+  // worker claims a pending job or a cancel races a finishing run.
+  virtual Status Update(const FineTuningJobRow& job,
+                        const std::string& expected_status = "") = 0;
+  // Newest first; jobs with seq below `before_seq` (0: from the newest).
+  virtual Result<std::vector<FineTuningJobRow>> List(
+      const std::string& account_uid, int64_t before_seq, size_t limit) = 0;
+  // Every account's jobs in `status`, oldest first (the runner's queue).
+  virtual Result<std::vector<FineTuningJobRow>> ListByStatus(
+      const std::string& status, size_t limit) = 0;
+  // Takes the job's events with it.
+  virtual Status Delete(const std::string& account_uid,
+                        const std::string& id) = 0;
+
+  virtual Result<int64_t> AddEvent(const JobEventRow& event) = 0;
+  // Newest first; events with seq below `before_seq` (0: from the newest).
+  virtual Result<std::vector<JobEventRow>> ListEvents(
+      const std::string& account_uid, const std::string& job_id,
+      int64_t before_seq, size_t limit) = 0;
+};
+
+class DeploymentRepo {
+ public:
+  virtual ~DeploymentRepo() = default;
+  // Creates or replaces by (account, name ignoring case). NotFound when the
+  // account does not exist.
+  virtual Status Put(const DeploymentRow& deployment) = 0;
+  virtual Result<DeploymentRow> Get(const std::string& account_uid,
+                                    const std::string& name) = 0;
+  // By name.
+  virtual Result<std::vector<DeploymentRow>> List(
+      const std::string& account_uid) = 0;
+  // Every account's deployments (loading them at start).
+  virtual Result<std::vector<DeploymentRow>> ListAll() = 0;
+  virtual Status Delete(const std::string& account_uid,
+                        const std::string& name) = 0;
+};
+
 }  // namespace atrest::store
 
 #endif  // ATREST_STORE_REPOS_H_

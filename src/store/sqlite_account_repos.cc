@@ -174,7 +174,8 @@ namespace {
 
 constexpr char kObjectColumns[] =
     "SELECT account_uid, id, kind, purpose, filename, bytes, status, "
-    "status_details, created_at, wrapped_dek, blob, seq FROM objects";
+    "status_details, created_at, wrapped_dek, blob, seq, meta_json FROM "
+    "objects";
 
 StoredObject ReadObject(const Statement& s) {
   return StoredObject{.account_uid = s.Text(0),
@@ -188,7 +189,8 @@ StoredObject ReadObject(const Statement& s) {
                       .created_at = s.Int(8),
                       .wrapped_dek = s.Blob(9),
                       .blob = s.Text(10),
-                      .seq = s.Int(11)};
+                      .seq = s.Int(11),
+                      .meta_json = s.Text(12)};
 }
 
 }  // namespace
@@ -205,13 +207,13 @@ Result<int64_t> SqliteObjectRepo::Create(const StoredObject& o) {
       Statement s,
       c_.Prepare("INSERT INTO objects (account_uid, id, kind, purpose, "
                  "filename, bytes, status, status_details, created_at, "
-                 "wrapped_dek, blob) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                 "?9, ?10, ?11)",
+                 "wrapped_dek, blob, meta_json) VALUES (?1, ?2, ?3, ?4, ?5, "
+                 "?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                  "create object"));
   s.Bind(1, o.account_uid).Bind(2, o.id).Bind(3, o.kind).Bind(4, o.purpose);
   s.Bind(5, o.filename).Bind(6, o.bytes).Bind(7, o.status);
   s.Bind(8, o.status_details).Bind(9, o.created_at);
-  s.BindBlob(10, o.wrapped_dek).Bind(11, o.blob);
+  s.BindBlob(10, o.wrapped_dek).Bind(11, o.blob).Bind(12, o.meta_json);
   RETURN_IF_ERROR(Explain(
       c_, s.Run(), AlreadyExistsError("object '" + o.id + "' already exists"),
       NotFound("account", o.account_uid)));

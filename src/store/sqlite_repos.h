@@ -233,6 +233,46 @@ class SqliteObjectRepo final : public ObjectRepo {
   Connection& c_;
 };
 
+class SqliteJobRepo final : public JobRepo {
+ public:
+  explicit SqliteJobRepo(Connection& c) : c_(c) {}
+  Result<int64_t> Create(const FineTuningJobRow& job) override;
+  Result<FineTuningJobRow> Get(const std::string& account_uid,
+                               const std::string& id) override;
+  Status Update(const FineTuningJobRow& job,
+                const std::string& expected_status) override;
+  Result<std::vector<FineTuningJobRow>> List(const std::string& account_uid,
+                                             int64_t before_seq,
+                                             size_t limit) override;
+  Result<std::vector<FineTuningJobRow>> ListByStatus(const std::string& status,
+                                                     size_t limit) override;
+  Status Delete(const std::string& account_uid, const std::string& id) override;
+  Result<int64_t> AddEvent(const JobEventRow& event) override;
+  Result<std::vector<JobEventRow>> ListEvents(const std::string& account_uid,
+                                              const std::string& job_id,
+                                              int64_t before_seq,
+                                              size_t limit) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteDeploymentRepo final : public DeploymentRepo {
+ public:
+  explicit SqliteDeploymentRepo(Connection& c) : c_(c) {}
+  Status Put(const DeploymentRow& deployment) override;
+  Result<DeploymentRow> Get(const std::string& account_uid,
+                            const std::string& name) override;
+  Result<std::vector<DeploymentRow>> List(
+      const std::string& account_uid) override;
+  Result<std::vector<DeploymentRow>> ListAll() override;
+  Status Delete(const std::string& account_uid,
+                const std::string& name) override;
+
+ private:
+  Connection& c_;
+};
+
 class SqliteTransaction final : public Transaction {
  public:
   explicit SqliteTransaction(Connection& c)
@@ -246,7 +286,9 @@ class SqliteTransaction final : public Transaction {
         vault_keys_(c),
         audit_(c),
         accounts_(c),
-        objects_(c) {}
+        objects_(c),
+        jobs_(c),
+        deployments_(c) {}
 
   TenantRepo& tenants() override { return tenants_; }
   SubscriptionRepo& subscriptions() override { return subscriptions_; }
@@ -259,6 +301,8 @@ class SqliteTransaction final : public Transaction {
   AuditRepo& audit() override { return audit_; }
   AccountRepo& accounts() override { return accounts_; }
   ObjectRepo& objects() override { return objects_; }
+  JobRepo& jobs() override { return jobs_; }
+  DeploymentRepo& deployments() override { return deployments_; }
 
  private:
   SqliteTenantRepo tenants_;
@@ -272,6 +316,8 @@ class SqliteTransaction final : public Transaction {
   SqliteAuditRepo audit_;
   SqliteAccountRepo accounts_;
   SqliteObjectRepo objects_;
+  SqliteJobRepo jobs_;
+  SqliteDeploymentRepo deployments_;
 };
 
 }  // namespace atrest::store::sqlite

@@ -45,6 +45,8 @@ class Transaction {
   virtual AuditRepo& audit() = 0;
   virtual AccountRepo& accounts() = 0;
   virtual ObjectRepo& objects() = 0;
+  virtual JobRepo& jobs() = 0;
+  virtual DeploymentRepo& deployments() = 0;
 
  protected:
   ~Transaction() = default;  // Owned by the Store, never by callers.

@@ -8,15 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "base/status_testing.h"
 #include "env/testing.h"
 #include "store/sqlite_store.h"
-
-// Asserts that a Status is OK, printing it otherwise.
-#define ASSERT_OK(expr)           \
-  do {                            \
-    ::atrest::Status s_ = (expr); \
-    ASSERT_TRUE(s_.ok()) << s_;   \
-  } while (0)
 
 namespace atrest::store {
 
