@@ -4,7 +4,7 @@
 // Without valid seeds the fuzzer would rarely get past the magic and the
 // section headers.
 //
-//   model_fuzzer_corpus fuzz/corpus/model_fuzzer
+//   model_fuzzer_corpus fuzz/corpus/model
 //
 // Training is deterministic, so every run writes the same bytes.
 #include <cstdio>

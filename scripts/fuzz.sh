@@ -26,7 +26,8 @@ ALL_TARGETS=(
   "jsonl_fuzzer:jsonl:16384"
   "multipart_fuzzer:multipart:16384"
   "kek_fuzzer:kek:8192"
-  "trainer_message_fuzzer:trainer_message_fuzzer:8192"
+  "trainer_message_fuzzer:trainer_message:8192"
+  "model_fuzzer:model:16384"
 )
 
 selected=("$@")
