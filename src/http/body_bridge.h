@@ -13,7 +13,7 @@
 // Reading starts only with the handler's first Read(). Memory is bounded:
 // at most kMaxChunks buffers of kChunkBytes exist per streaming request
 // (queued, being filled by the session, or being copied out by Read()), so
-// 4 x 128 KiB = 512 KiB per connection at most; when they are all full the
+// 4 x 256 KiB = 1 MiB per connection at most; when they are all full the
 // session stops reading and TCP flow control throttles the client.
 //
 // Thread safety: Read() (through MakeSource()) on one handler thread at a
@@ -41,7 +41,7 @@ class BodyBridge : public std::enable_shared_from_this<BodyBridge> {
  public:
   // The largest chunk the session reads at once, and how many chunks may
   // exist at a time: the bound on a streaming request's body memory.
-  static constexpr size_t kChunkBytes = 128 * 1024;
+  static constexpr size_t kChunkBytes = 256 * 1024;
   static constexpr size_t kMaxChunks = 4;
 
   // Called (from the handler thread, never under the bridge's lock) when

@@ -297,7 +297,7 @@ TEST_F(ServerTest, SlowHandlerStopsTheReadAheadAtItsBound) {
   }
   EXPECT_EQ(written, last) << "the client never blocked";
   // Loopback socket buffers (which may grow to tens of MiB) plus the
-  // bridge's 512 KiB: far below the 128 MiB body.
+  // bridge's 1 MiB: far below the 128 MiB body.
   EXPECT_LT(written, 64ull << 20);  // About 5 MiB here.
   release_hold_.set_value();
   Status w = writer.get();

@@ -11,11 +11,14 @@
 // customer-managed key on the account → revocation (loaded deployments keep
 // serving; downloads, new jobs and new deployments are refused) → restored
 // → the deployment, the model, the jobs and the files deleted.
-// Then: the v1 client path, the refusals of bad job requests, the external
-// trainer (docs/trainer-protocol.md) end to end, the account setting
+// Then: the v1 client path (and isolation between accounts, seeded runs),
+// the refusals of bad job requests, the external trainer
+// (docs/trainer-protocol.md) end to end and failing, the account setting
 // `unloadDeploymentsOnKeyRevocation`, and, on a server whose external
-// trainer is slow and which runs one job at a time: cancelling, a queued
-// job whose key is revoked before it starts, and restarts during a job.
+// trainer is slow and which runs one job at a time: cancelling, queued jobs
+// whose key is revoked or whose file is deleted before they start, a running
+// job whose key is revoked, and restarts (SIGTERM, SIGKILL, with the key
+// revoked) during a job.
 import assert from 'node:assert/strict';
 import {existsSync} from 'node:fs';
 import path from 'node:path';
@@ -336,11 +339,17 @@ async function allEvents(acct, id) {
 
 /** Waits until the job runs and its trainer has reported a step. */
 async function waitTraining(acct, id, limit = 30000) {
-  await waitJob(acct, id, ['running', ...TERMINAL], limit);
-  const r = await poll(async () =>
-    (await allEvents(acct, id)).some((e) => e.type === 'metrics'), limit);
-  assert.notEqual(r, null, `job ${id} reported no step in ${limit} ms`);
-  const job = await acct.azure.fineTuning.jobs.retrieve(id);
+  let job;
+  const r = await poll(async () => {
+    job = await acct.azure.fineTuning.jobs.retrieve(id);
+    assert.ok(['pending', 'running'].includes(job.status),
+              `the job ended before training: ${JSON.stringify(job)}`);
+    return job.status === 'running' &&
+        (await allEvents(acct, id)).some((e) => e.type === 'metrics');
+  }, limit);
+  assert.notEqual(r, null, `job ${id} reported no step in ${limit} ms: ` +
+                  JSON.stringify(job));
+  job = await acct.azure.fineTuning.jobs.retrieve(id);
   assert.equal(job.status, 'running', JSON.stringify(job));
   return job;
 }
@@ -453,7 +462,8 @@ let server;
 let arm;
 
 before(async () => {
-  assert.ok(existsSync(TRAINER), `the example trainer is not built: ${TRAINER}`);
+  assert.ok(existsSync(TRAINER),
+            `the example trainer is not built: ${TRAINER}`);
   server = await startServer({env: trainerEnv()});
   arm = await new Arm(server, {group: 'rg-ft'}).init();
 });
@@ -473,6 +483,7 @@ describe('the fine-tuning walk', () => {
   let resultsCsv;
   let cmk;
   let laterJob;
+  let checkpoint;  // A checkpoint's model name.
   const baseline = new Map();  // question -> reply before revocation
 
   test('upload the training and validation files', async () => {
@@ -576,22 +587,43 @@ describe('the fine-tuning walk', () => {
     // Pages of 4 by `after`, by hand and by the SDK's iterator.
     const p1 = await acct.azure.fineTuning.jobs.listEvents(job.id,
                                                            {limit: 4});
-    assert.deepEqual(p1.data.map((e) => e.id), all.slice(0, 4).map((e) => e.id));
+    const ids = (events) => events.map((e) => e.id);
+    assert.deepEqual(ids(p1.data), ids(all.slice(0, 4)));
     assert.equal(p1.has_more, true);
     const p2 = await acct.azure.fineTuning.jobs.listEvents(job.id, {
       limit: 4, after: p1.data.at(-1).id});
-    assert.deepEqual(p2.data.map((e) => e.id), all.slice(4, 8).map((e) => e.id));
+    assert.deepEqual(ids(p2.data), ids(all.slice(4, 8)));
     const iterated = [];
     for await (const e of acct.azure.fineTuning.jobs.listEvents(job.id,
                                                                 {limit: 4})) {
       iterated.push(e.id);
     }
     assert.deepEqual(iterated, all.map((e) => e.id));
+    // Malformed cursors and limits are the client's error, not the
+    // server's.
+    const cursor = all[0].id;
+    for (const after of [`${cursor.slice(0, -16)}${'z'.repeat(16)}`,
+                         `${cursor.slice(0, -16)}-${'0'.repeat(15)}`,
+                         'ftevent-x', `ftevent-${'0'.repeat(32)}`]) {
+      const r = await raw(acct, dated(
+          `fine_tuning/jobs/${job.id}/events?after=${after}`));
+      assert.ok(r.status === 400 || r.status === 404,
+                `after=${after}: ${r.status} ${r.text}`);
+      assert.ok(r.json?.error?.code, r.text);
+    }
+    for (const limit of ['0', '-1', 'x', '1001']) {
+      const r = await raw(acct, dated(
+          `fine_tuning/jobs/${job.id}/events?limit=${limit}`));
+      assert.equal(r.status, 400, `limit=${limit}: ${r.text}`);
+    }
+    // The server is still there.
+    assert.equal((await acct.azure.fineTuning.jobs.retrieve(job.id)).id,
+                 job.id);
   });
 
   test('checkpoints: newest first, named after the model', async () => {
-    const page = await acct.azure.fineTuning.jobs.checkpoints.list(job.id,
-                                                                   {limit: 100});
+    const page = await acct.azure.fineTuning.jobs.checkpoints.list(
+        job.id, {limit: 100});
     const cps = page.data;
     assert.ok(cps.length >= 2, JSON.stringify(cps));
     for (const c of cps) {
@@ -609,6 +641,10 @@ describe('the fine-tuning walk', () => {
                                                                  {limit: 1});
     assert.equal(p1.data[0].id, cps[0].id);
     assert.equal(p1.has_more, true);
+    const p2 = await acct.azure.fineTuning.jobs.checkpoints.list(job.id, {
+      limit: 1, after: cps[0].id});
+    assert.equal(p2.data[0].id, cps[1].id);
+    checkpoint = cps[0].fine_tuned_model_checkpoint;
   });
 
   test('the results file: results.csv whose train_loss falls', async () => {
@@ -697,12 +733,30 @@ describe('the fine-tuning walk', () => {
       listed.push(x.name);
     }
     assert.deepEqual(listed, [dep]);
+    // PATCH changes the sku, not the model.
+    const u = await arm.cs.deployments.beginUpdateAndWait(arm.group, name, dep,
+                                                          {sku: {
+                                                            name: 'Standard',
+                                                            capacity: 2}});
+    assert.equal(u.sku.capacity, 2);
+    assert.equal(u.properties.model.name, model);
+    assert.equal((await arm.cs.deployments.get(arm.group, name, dep)).sku
+                     .capacity, 2);
+  });
+
+  test('a checkpoint deploys too', async () => {
+    const d = await deploy(arm, name, `${dep}-ckpt`, checkpoint);
+    assert.equal(d.properties.model.name, checkpoint);
+    const c = await ask(acct.azure, `${dep}-ckpt`, FAQ[2][0]);
+    assert.equal(c.choices[0].message.role, 'assistant');
+    assert.ok(c.choices[0].message.content.length > 0);
   });
 
   test('chat at temperature 0 gives the trained reply for at least 90% of ' +
        'the training prompts; usage is counted', async () => {
     const out = await assertAnswers(acct.azure, dep, TRAINING);
-    out.forEach((c, i) => baseline.set(FAQ[i][0], c.choices[0].message.content));
+    out.forEach((c, i) =>
+      baseline.set(FAQ[i][0], c.choices[0].message.content));
     for (const c of out) {
       assert.match(c.id, /^chatcmpl-/);
       assert.equal(c.object, 'chat.completion');
@@ -723,6 +777,16 @@ describe('the fine-tuning walk', () => {
     const cut = await ask(acct.azure, dep, FAQ[3][0], {max_tokens: 3});
     assert.ok(cut.usage.completion_tokens <= 3, JSON.stringify(cut.usage));
     assert.equal(cut.choices[0].finish_reason, 'length');
+    // Requests the deployment cannot take.
+    const q = FAQ[3][0];
+    for (const [what, body] of [
+      ['temperature 2.5', {temperature: 2.5}], ['top_p 1.5', {top_p: 1.5}],
+      ['n 2', {n: 2}], ['max_tokens 0', {max_tokens: 0}],
+      ['five stop sequences', {stop: ['a', 'b', 'c', 'd', 'e']}],
+      ['no messages', {messages: []}],
+      ['an unknown role', {messages: [{role: 'wizard', content: q}]}]]) {
+      await refused(ask(acct.azure, dep, q, body), 400, undefined, what);
+    }
   });
 
   test('streaming gives the same replies, chunk by chunk, ending in [DONE]',
@@ -737,6 +801,8 @@ describe('the fine-tuning walk', () => {
       let usage = null;
       for await (const chunk of stream) {
         assert.equal(chunk.object, 'chat.completion.chunk');
+        assert.equal(chunk.model, model);
+        assert.match(chunk.id, /^chatcmpl-/);
         if (chunk.usage) usage = chunk.usage;
         for (const c of chunk.choices) {
           chunks++;
@@ -841,6 +907,11 @@ describe('the fine-tuning walk', () => {
     assert.equal((await acct.azure.models.retrieve(model)).id, model);
     await arm.cs.deployments.beginDeleteAndWait(arm.group, name, dep);
     await armRefused(arm.cs.deployments.get(arm.group, name, dep), 404);
+    // Its checkpoint is still deployed.
+    await refused(acct.azure.models.delete(model), 409, 'conflict',
+                  'model delete while a checkpoint is deployed');
+    await arm.cs.deployments.beginDeleteAndWait(arm.group, name,
+                                                `${dep}-ckpt`);
     await refused(ask(acct.azure, dep, FAQ[0][0]), 404, 'DeploymentNotFound',
                   'chat on the deleted deployment');
     const del = await acct.azure.models.delete(model);
@@ -953,6 +1024,61 @@ describe('the v1 API with the plain OpenAI client', () => {
                   'DeploymentNotFound', 'dated unknown deployment');
   });
 
+  test('another account sees none of it', async () => {
+    const other = await newAccount(arm, server, 'ft-v1-other',
+                                   {identity: false});
+    const model = first.fine_tuned_model;
+    await refused(other.v1.fineTuning.jobs.retrieve(first.id), 404, undefined,
+                  'job');
+    await refused(other.v1.fineTuning.jobs.listEvents(first.id), 404,
+                  undefined, 'events');
+    await refused(other.v1.fineTuning.jobs.cancel(first.id), 404, undefined,
+                  'cancel');
+    assert.deepEqual((await other.v1.fineTuning.jobs.list()).data, []);
+    await refused(other.v1.models.retrieve(model), 404, undefined, 'model');
+    assert.ok(!(await other.v1.models.list()).data.some((m) => m.id === model));
+    await refused(other.v1.models.delete(model), 404, undefined,
+                  'model delete');
+    await refused(ask(other.v1, 'v1-chat', FAQ[12][0]), 404,
+                  'DeploymentNotFound', 'chat');
+    await refused(other.v1.fineTuning.jobs.create({
+      model: BASE, training_file: first.training_file}), 400, undefined,
+                  'job on another account\'s file');
+    await armRefused(deploy(arm, 'ft-v1-other', 'borrowed', model), 400,
+                     'DeploymentModelNotFound');
+    // Nor does the other account's key open this one.
+    const wrongKey = clientsFor(server, 'ft-v1', other.key);
+    await refused(wrongKey.v1.fineTuning.jobs.retrieve(first.id), 401,
+                  undefined, 'wrong key');
+    await refused(ask(wrongKey.v1, 'v1-chat', FAQ[12][0]), 401, undefined,
+                  'chat with the wrong key');
+    // The dated API without api-version is 404, as Azure's.
+    for (const p of ['fine_tuning/jobs', `fine_tuning/jobs/${first.id}`,
+                     'models']) {
+      const r = await raw(acct, p);
+      assert.equal(r.status, 404, `${p}: ${r.status} ${r.text}`);
+    }
+  });
+
+  test('the same seed and data train the same way', async () => {
+    const runs = [];
+    for (let i = 0; i < 2; i++) {
+      runs.push(await acct.v1.fineTuning.jobs.create({
+        model: BASE, training_file: first.training_file, seed: 7,
+        hyperparameters: {n_epochs: 2, batch_size: 4}}));
+    }
+    const done = [];
+    for (const j of runs) done.push(await waitSucceeded(acct, j.id));
+    assert.equal(done[0].seed, 7);
+    const csv = [];
+    for (const d of done) {
+      csv.push(await (await acct.v1.files.content(d.result_files[0])).text());
+    }
+    assert.equal(csv[0], csv[1]);
+    assert.equal(done[0].trained_tokens, done[1].trained_tokens);
+    assert.deepEqual(done[0].hyperparameters, done[1].hyperparameters);
+  });
+
   test('cancel and delete answer on v1; a finished job cannot be cancelled',
        async () => {
     await refused(acct.v1.fineTuning.jobs.cancel(first.id), 400,
@@ -1012,7 +1138,8 @@ describe('refused job requests', () => {
 
   test('a missing training file: 400', async () => {
     await refused(create({model: BASE}), 400, undefined, 'no training_file');
-    await refused(create({model: BASE, training_file: `file-${'0'.repeat(32)}`}),
+    await refused(create({model: BASE,
+                          training_file: `file-${'0'.repeat(32)}`}),
                   400, undefined, 'unknown training_file');
     await refused(create({model: BASE, training_file: good.id,
                           validation_file: `file-${'1'.repeat(32)}`}),
@@ -1100,6 +1227,59 @@ describe('the external trainer', () => {
   });
 });
 
+describe('external trainer failures', () => {
+  // Each needs its own server: the trainer's command is a server setting.
+  async function failingRun(args) {
+    const srv = await startServer({env: trainerEnv(...args)});
+    try {
+      const a = await new Arm(srv, {group: 'rg-ft-fail'}).init();
+      const acct = await newAccount(a, srv, 'ft-fail', {identity: false});
+      const file = await uploadTraining(acct, TRAINING.slice(0, 12));
+      const job = await acct.azure.fineTuning.jobs.create({
+        model: EXTERNAL, training_file: file.id});
+      const done = await waitJob(acct, job.id);
+      const models = (await acct.azure.models.list()).data.map((m) => m.id);
+      const events = await allEvents(acct, job.id);
+      return {done, models, events};
+    } finally {
+      await srv.stop();
+    }
+  }
+
+  function assertFailed({done, models, events}) {
+    assert.equal(done.status, 'failed', JSON.stringify(done));
+    assert.equal(done.fine_tuned_model, null);
+    assert.ok(!done.result_files?.length, JSON.stringify(done));
+    assert.ok(done.error.message.length > 0, JSON.stringify(done.error));
+    assert.deepEqual(models.filter((m) => m.includes('.ft-')), []);
+    assert.equal(events[0].level, 'error', JSON.stringify(events[0]));
+  }
+
+  test('the trainer blames the training file: invalid_training_file, ' +
+       'param training_file', async () => {
+    const r = await failingRun(['--fail-with', 'invalid_training_file']);
+    assertFailed(r);
+    assert.equal(r.done.error.code, 'invalid_training_file');
+    assert.equal(r.done.error.param, 'training_file');
+  });
+
+  test('the trainer fails for its own reasons: a trainer failure',
+       async () => {
+    const r = await failingRun(['--fail-with', 'gpu_out_of_memory']);
+    assertFailed(r);
+    assert.notEqual(r.done.error.code, 'invalid_training_file');
+    assert.match(r.done.error.message, /gpu_out_of_memory/);
+    assert.equal(r.done.error.param ?? null, null);
+  });
+
+  test('the trainer exits without "done": failed, its model not kept',
+       async () => {
+    const r = await failingRun(['--exit-early']);
+    assertFailed(r);
+    assert.ok(r.events.some((e) => e.type === 'metrics'));
+  });
+});
+
 describe('unloadDeploymentsOnKeyRevocation', () => {
   test('revocation unloads the deployments at once; after restoring, the ' +
        'next completion loads the model again', async () => {
@@ -1168,15 +1348,18 @@ describe('unloadDeploymentsOnKeyRevocation', () => {
 // ---- a server whose external trainer is slow, one job at a time ----
 
 describe('with a slow external trainer and one job at a time', () => {
+  const SLOW = 'slow-trainer-1';
   const env = {...trainerEnv('--step-delay-ms', '200'),
+               ATREST_TRAINING_EXTERNAL_TRAINER_MODEL: SLOW,
                ATREST_TRAINING_MAX_CONCURRENT_JOBS: '1'};
   // 20 examples, batch size 1, 10 epochs: 200 steps of 200 ms, far longer
   // than any of these tests lets a slow job run.
-  const slowJob = {model: EXTERNAL,
+  const slowJob = {model: SLOW,
                    hyperparameters: {n_epochs: 10, batch_size: 1}};
   const examples = TRAINING.slice(0, 20);
   let slow;
   let slowArm;
+  let queued;  // {acct, cmk, model} of the CMK account of the queued test.
 
   before(async () => {
     slow = await startServer({env});
@@ -1194,6 +1377,10 @@ describe('with a slow external trainer and one job at a time', () => {
   test('cancel a running job and a queued one', async () => {
     const acct = await newAccount(slowArm, slow, 'ft-cancel',
                                   {identity: false});
+    // The external trainer is offered under the configured model id.
+    const ids = (await acct.azure.models.list()).data.map((m) => m.id);
+    assert.ok(ids.includes(SLOW) && ids.includes(BASE), `${ids}`);
+    assert.ok(!ids.includes(EXTERNAL), `${ids}`);
     const file = await uploadTraining(acct, examples);
     const a = await acct.azure.fineTuning.jobs.create({
       ...slowJob, training_file: file.id});
@@ -1211,6 +1398,12 @@ describe('with a slow external trainer and one job at a time', () => {
 
     const cb = await acct.azure.fineTuning.jobs.cancel(b.id);
     assert.equal(cb.status, 'cancelled');
+    // Resolved once started: the trainer's choices, no "auto" left.
+    const running = await acct.azure.fineTuning.jobs.retrieve(a.id);
+    assert.equal(running.hyperparameters.n_epochs, 10);
+    assert.equal(running.hyperparameters.batch_size, 1);
+    assert.ok(running.hyperparameters.learning_rate_multiplier > 0,
+              JSON.stringify(running.hyperparameters));
     const ca = await acct.azure.fineTuning.jobs.cancel(a.id);
     assert.equal(ca.status, 'cancelled', JSON.stringify(ca));
     assert.equal(ca.fine_tuned_model, null);
@@ -1268,6 +1461,7 @@ describe('with a slow external trainer and one job at a time', () => {
     assert.equal(failed.status, 'failed', JSON.stringify(failed));
     assert.equal(failed.error?.code, CMKI, JSON.stringify(failed.error));
     assert.ok(failed.error.message?.length > 0);
+    assert.ok('param' in failed.error, JSON.stringify(failed.error));
     assert.equal(failed.fine_tuned_model, null);
     const events = await allEvents(acct, b.id);
     assert.equal(events[0].level, 'error', JSON.stringify(events[0]));
@@ -1277,7 +1471,56 @@ describe('with a slow external trainer and one job at a time', () => {
     await waitReadable(acct, file.id, trainBytes);
     const c = await acct.azure.fineTuning.jobs.create({
       model: BASE, training_file: file.id});
-    await waitSucceeded(acct, c.id, 20000);
+    const done = await waitSucceeded(acct, c.id, 20000);
+    queued = {acct, cmk, model: done.fine_tuned_model};
+  });
+
+  test('a queued job whose training file is deleted before it starts fails ' +
+       'with a clear error', async () => {
+    const busy = clientsFor(slow, 'ft-busy', (await slowArm.cs.accounts
+        .listKeys(slowArm.group, 'ft-busy')).key1);
+    const busyFile = (await busy.azure.files.list()).data[0];
+    const a = await busy.azure.fineTuning.jobs.create({
+      ...slowJob, training_file: busyFile.id});
+    await waitTraining(busy, a.id);
+    const acct = queued.acct;
+    const file = await uploadTraining(acct, examples, 'doomed.jsonl');
+    const b = await acct.azure.fineTuning.jobs.create({
+      model: BASE, training_file: file.id});
+    await acct.azure.files.delete(file.id);
+    await busy.azure.fineTuning.jobs.cancel(a.id);
+    const failed = await waitJob(acct, b.id, TERMINAL, 20000);
+    assert.equal(failed.status, 'failed', JSON.stringify(failed));
+    assert.ok(failed.error?.code && failed.error.code !== 'internal_error',
+              JSON.stringify(failed.error));
+    assert.ok(failed.error.message.includes(file.id),
+              JSON.stringify(failed.error));
+  });
+
+  test('a running job whose key is revoked fails at its next checkpoint',
+       async () => {
+    const acct = await newAccount(slowArm, slow, 'ft-running');
+    const cmk = await slowArm.enableCmk('ft-running', 'kvft-running');
+    const file = await uploadTraining(acct, examples);
+    const a = await acct.azure.fineTuning.jobs.create({
+      ...slowJob, training_file: file.id});
+    await waitTraining(acct, a.id);
+    await slowArm.revoke(cmk.vault, cmk.principal);
+    await waitRefused(acct, file.id);
+    // An epoch is 20 steps of 200 ms: its checkpoint comes within 5 s.
+    const failed = await waitJob(acct, a.id, TERMINAL, 10000);
+    assert.equal(failed.status, 'failed', JSON.stringify(failed));
+    assert.equal(failed.error?.code, CMKI, JSON.stringify(failed.error));
+    assert.equal(failed.fine_tuned_model, null);
+    const events = await allEvents(acct, a.id);
+    assert.equal(events[0].level, 'error', JSON.stringify(events[0]));
+    // The trainer was stopped: no step after the failure.
+    const steps = events.filter((e) => e.type === 'metrics').length;
+    await sleep(800);
+    assert.equal((await allEvents(acct, a.id))
+                     .filter((e) => e.type === 'metrics').length, steps);
+    await slowArm.grant(cmk.vault, cmk.principal);
+    await waitReadable(acct, file.id, jsonl(examples));
   });
 
   let restartAcct;
@@ -1334,5 +1577,33 @@ describe('with a slow external trainer and one job at a time', () => {
     assert.ok(interrupted.error.message?.length > 0);
     // The deployment made before the crash is loaded again.
     await assertSameAnswers(acct.azure, 'after-restart', restartBaseline);
+  });
+
+  test('a restart while the key is revoked: the deployment loads once ' +
+       'access is back', async () => {
+    assert.ok(queued, 'the queued-job test set up');
+    const {cmk, model} = queued;
+    const q = examples[3].messages[1].content;
+    await deploy(slowArm, 'ft-queued', 'cmk-chat', model);
+    const before = (await ask(queued.acct.azure, 'cmk-chat', q))
+                       .choices[0].message.content;
+    await slowArm.revoke(cmk.vault, cmk.principal);
+    await waitRefused(queued.acct, (await queued.acct.azure.files.list())
+                          .data.find((f) => f.purpose === 'fine-tune').id);
+    await restart('SIGTERM');
+    const acct = clientsFor(slow, 'ft-queued', queued.acct.key);
+    await refused(ask(acct.azure, 'cmk-chat', q), 403, CMKI,
+                  'completion of a deployment that could not load');
+    await slowArm.grant(cmk.vault, cmk.principal);
+    const back = await poll(async () => {
+      try {
+        return await ask(acct.azure, 'cmk-chat', q);
+      } catch (e) {
+        assert.equal(e.status, 403, `${e.status} ${e.message}`);
+        return false;
+      }
+    }, 5000, 100);
+    assert.notEqual(back, null, 'still refused 5 s after restoring');
+    assert.equal(back.value.choices[0].message.content, before);
   });
 });
