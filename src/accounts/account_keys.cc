@@ -594,7 +594,6 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
   KeyStatus next;
   bool changed = false;
   bool state_changed = false;
-  std::vector<StateListener> listeners;
   {
     std::lock_guard lock(mu_);
     Entry& e = entries_[account.uid];
@@ -609,7 +608,6 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
     if (state != e.status.state) {
       e.status.since = now;
       state_changed = true;
-      listeners = listeners_;
     }
     e.status.state = state;
     e.status.reason_code = outcome.ok() ? "" : outcome.reason();
@@ -636,13 +634,20 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
   });
   (void)s;  // The in-memory state is authoritative; the row is a record.
   if (state_changed) {
-    for (const StateListener& l : listeners) l(account.uid, next);
+    std::lock_guard lock(listeners_mu_);
+    for (const auto& [id, l] : listeners_) l(account.uid, next);
   }
 }
 
-void AccountKeys::AddStateListener(StateListener listener) {
-  std::lock_guard lock(mu_);
-  listeners_.push_back(std::move(listener));
+int AccountKeys::AddStateListener(StateListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_[next_listener_] = std::move(listener);
+  return next_listener_++;
+}
+
+void AccountKeys::RemoveStateListener(int id) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.erase(id);
 }
 
 Result<std::shared_ptr<const crypto::Aead>> AccountKeys::Aek(

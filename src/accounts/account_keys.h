@@ -142,10 +142,13 @@ class AccountKeys {
 
   // Called whenever an account's key state changes between active and
   // inaccessible, on the thread that noticed, after the change is recorded.
-  // Listeners must not block; add them before the first check.
+  // Listeners must not block or call back into AccountKeys. Returns an id
+  // for RemoveStateListener, which returns once no call of that listener is
+  // running.
   using StateListener =
       std::function<void(const std::string& uid, const KeyStatus& status)>;
-  void AddStateListener(StateListener listener);
+  int AddStateListener(StateListener listener);
+  void RemoveStateListener(int id);
 
  private:
   struct Entry {
@@ -197,7 +200,10 @@ class AccountKeys {
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // By uid. Guarded by mu_.
   std::set<std::string> pending_vaults_;  // Guarded by mu_.
-  std::vector<StateListener> listeners_;  // Guarded by mu_.
+  // Held while listeners run, so that removing one waits for its calls.
+  std::mutex listeners_mu_;
+  std::map<int, StateListener> listeners_;  // Guarded by listeners_mu_.
+  int next_listener_ = 0;                   // Guarded by listeners_mu_.
   bool stopping_ = false;                 // Guarded by mu_.
   std::condition_variable cv_;
   std::thread worker_;

@@ -60,8 +60,12 @@ Deployments::Key Deployments::KeyOf(const std::string& uid,
   return {uid, Fold(name)};
 }
 
+Deployments::~Deployments() {
+  if (listener_ >= 0) keys_.RemoveStateListener(listener_);
+}
+
 void Deployments::Start() {
-  keys_.AddStateListener(
+  listener_ = keys_.AddStateListener(
       [this](const std::string& uid, const accounts::KeyStatus& status) {
         OnKeyState(uid, status);
       });

@@ -41,6 +41,10 @@ class Deployments {
  public:
   Deployments(store::Store& store, env::Env& env, files::FileService& files,
               finetune::FineTuning& fine_tuning, accounts::AccountKeys& keys);
+  // Stops listening to key state changes.
+  ~Deployments();
+  Deployments(const Deployments&) = delete;
+  Deployments& operator=(const Deployments&) = delete;
 
   // Loads every stored deployment whose key is accessible (at start) and
   // listens for key state changes.
@@ -94,6 +98,7 @@ class Deployments {
   // began before an unload does not put its model in loaded_, so an unload
   // cannot be undone by a load that was in flight. Guarded by mu_.
   uint64_t unloads_ = 0;
+  int listener_ = -1;  // AccountKeys' id of OnKeyState, once Start() ran.
 };
 
 }  // namespace atrest::deploy

@@ -35,9 +35,9 @@ constexpr const char* kDenied = "CustomerManagedKeyInaccessible";
 const char* const kThings[] = {"apple",  "sky",    "grass", "snow",
                                "coal",   "banana", "rose",  "ocean",
                                "carrot", "violet", "lemon", "cloud"};
-const char* const kColours[] = {"red",    "blue",   "green",  "white",
+const char* const kColours[] = {"red",    "blue",   "green",   "white",
                                 "black",  "yellow", "scarlet", "teal",
-                                "orange", "purple", "golden", "grey"};
+                                "orange", "purple", "golden",  "grey"};
 
 // The 12 training conversations.
 training::Conversation Question(int i) {
@@ -61,9 +61,10 @@ std::string TrainingFile() {
 
 // The body of a PUT deploying `model`.
 json Body(const std::string& model, int capacity = 1) {
-  return {{"sku", {{"name", "Standard"}, {"capacity", capacity}}},
-          {"properties",
-           {{"model", {{"format", "OpenAI"}, {"name", model}, {"version", "1"}}}}}};
+  return {
+      {"sku", {{"name", "Standard"}, {"capacity", capacity}}},
+      {"properties",
+       {{"model", {{"format", "OpenAI"}, {"name", model}, {"version", "1"}}}}}};
 }
 
 // What FineTune made.
@@ -126,13 +127,14 @@ class DeploymentsTest : public ::testing::Test {
     ASSIGN_OR_RETURN(finetune::Page checkpoints,
                      ft_->Checkpoints(account, id, "", 100));
     if (checkpoints.data.empty()) return InternalError("no checkpoints");
-    return Trained{.job = id,
-                   .model = job["fine_tuned_model"],
-                   .checkpoint = checkpoints.data.back()
-                                     ["fine_tuned_model_checkpoint"]};
+    return Trained{
+        .job = id,
+        .model = job["fine_tuned_model"],
+        .checkpoint = checkpoints.data.back()["fine_tuned_model_checkpoint"]};
   }
 
-  // True when the deployment's model answers a question it was trained on.
+  // Expects the model to answer the questions it was trained on, nearly
+  // always with the trained answer.
   static void ExpectServes(const training::LanguageModel& model) {
     int exact = 0;
     for (int i = 0; i < 12; ++i) {
@@ -142,7 +144,7 @@ class DeploymentsTest : public ::testing::Test {
       EXPECT_FALSE(g->text.empty());
       exact += g->text == Answer(i);
     }
-    EXPECT_GE(exact, 1);
+    EXPECT_GE(exact, 9);
   }
 
   std::vector<std::string> Names(const store::Account& account) {
@@ -165,8 +167,8 @@ class DeploymentsTest : public ::testing::Test {
 // ======================= Put, Get, List =======================
 
 TEST_F(DeploymentsTest, PutCreatesThenReplaces) {
-  ASSERT_OK_AND_ASSIGN(auto first,
-                       deployments_->Put(account_, "dep1", Body(trained_.model)));
+  ASSERT_OK_AND_ASSIGN(
+      auto first, deployments_->Put(account_, "dep1", Body(trained_.model)));
   EXPECT_TRUE(first.second);
   EXPECT_EQ(deployments_->loaded(), 1u);
   EXPECT_EQ(first.first["properties"]["loaded"], true);
@@ -184,8 +186,8 @@ TEST_F(DeploymentsTest, PutCreatesThenReplaces) {
             first.first["systemData"]["createdAt"].get<int64_t>() + 10);
 
   // Names ignore case; the first spelling stays.
-  ASSERT_OK_AND_ASSIGN(auto third,
-                       deployments_->Put(account_, "DEP1", Body(trained_.model)));
+  ASSERT_OK_AND_ASSIGN(
+      auto third, deployments_->Put(account_, "DEP1", Body(trained_.model)));
   EXPECT_FALSE(third.second);
   EXPECT_EQ(third.first["name"], "dep1");
   EXPECT_EQ(deployments_->loaded(), 1u);
@@ -206,9 +208,9 @@ TEST_F(DeploymentsTest, GetAndListShowTheArmShape) {
   EXPECT_EQ(d["name"], "b-dep");
   EXPECT_EQ(d["type"], "Microsoft.CognitiveServices/accounts/deployments");
   EXPECT_EQ(d["sku"], json({{"name", "Standard"}, {"capacity", 2}}));
-  EXPECT_EQ(d["properties"]["model"], json({{"format", "OpenAI"},
-                                            {"name", trained_.model},
-                                            {"version", "1"}}));
+  EXPECT_EQ(
+      d["properties"]["model"],
+      json({{"format", "OpenAI"}, {"name", trained_.model}, {"version", "1"}}));
   EXPECT_EQ(d["properties"]["provisioningState"], "Succeeded");
   EXPECT_EQ(d["properties"]["loaded"], true);
   EXPECT_TRUE(d["systemData"]["createdAt"].is_number_integer());
@@ -268,8 +270,7 @@ TEST_F(DeploymentsTest, PutRefusesWhatCannotBeDeployed) {
   EXPECT_TRUE(Names(other_).empty());
   EXPECT_EQ(deployments_->loaded(), 0u);
   // 64 characters of every allowed kind are fine.
-  EXPECT_OK(deployments_->Put(account_,
-                              "A-z_0.9" + std::string(57, 'x'),
+  EXPECT_OK(deployments_->Put(account_, "A-z_0.9" + std::string(57, 'x'),
                               Body(trained_.model)));
 }
 
@@ -381,8 +382,8 @@ TEST_F(DeploymentsTest, DeleteUnloads) {
 }
 
 TEST_F(DeploymentsTest, ModelOfAnUnknownDeployment) {
-  EXPECT_REFUSED(deployments_->Model(account_, "nosuch"),
-                 StatusCode::kNotFound, "DeploymentNotFound");
+  EXPECT_REFUSED(deployments_->Model(account_, "nosuch"), StatusCode::kNotFound,
+                 "DeploymentNotFound");
   ASSERT_OK(deployments_->Put(account_, "d", Body(trained_.model)));
   EXPECT_REFUSED(deployments_->Model(other_, "d"), StatusCode::kNotFound,
                  "DeploymentNotFound");
@@ -467,6 +468,24 @@ TEST_F(DeploymentsTest, StartSkipsDeploymentsWhoseKeyIsInaccessible) {
                        restarted->Model(other_, "d"));
   ExpectServes(*model);
   EXPECT_EQ(restarted->loaded(), 2u);
+}
+
+// A destroyed instance stops listening: a later key change reaches only the
+// live one (under ASan a call into the destroyed one would fail the test).
+TEST_F(DeploymentsTest, ADestroyedInstanceNoLongerListens) {
+  ASSERT_OK_AND_ASSIGN(
+      store::Account strict,
+      h_->MakeAccount("strict", {{"unloadDeploymentsOnKeyRevocation", true}}));
+  ASSERT_OK_AND_ASSIGN(Trained theirs, FineTune(strict));
+  ASSERT_OK(deployments_->Put(strict, "d", Body(theirs.model)));
+  {
+    std::unique_ptr<Deployments> earlier = NewDeployments();
+    earlier->Start();
+    EXPECT_EQ(earlier->loaded(), 1u);
+  }
+  ASSERT_OK(h_->BreakKey(strict));
+  EXPECT_EQ(deployments_->loaded(), 0u);
+  ASSERT_OK(h_->RestoreKey(strict));
 }
 
 }  // namespace

@@ -88,6 +88,17 @@ class PosixWritableFile final : public WritableFile {
       }
       if (n == 0) return InternalError("write " + path_ + ": wrote 0 bytes");
       data = data.subspan(static_cast<size_t>(n));
+      written_ += static_cast<uint64_t>(n);
+    }
+    // Starts writing back what a large file has so far, without waiting for
+    // it, so that Sync() at the end finds little left to write: a 1 GiB
+    // upload otherwise spends 0.4 s in its final fdatasync. Failures only
+    // lose that head start; Sync() reports real write errors.
+    if (written_ - writeback_from_ >= kWritebackBytes) {
+      (void)::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                              static_cast<off_t>(written_ - writeback_from_),
+                              SYNC_FILE_RANGE_WRITE);
+      writeback_from_ = written_;
     }
     return Status::Ok();
   }
@@ -109,8 +120,12 @@ class PosixWritableFile final : public WritableFile {
   }
 
  private:
+  static constexpr uint64_t kWritebackBytes = uint64_t{8} << 20;
+
   const std::string path_;
-  int fd_;  // -1 once closed.
+  int fd_;                       // -1 once closed.
+  uint64_t written_ = 0;         // Bytes appended.
+  uint64_t writeback_from_ = 0;  // Written back (started) below this.
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {

@@ -751,14 +751,7 @@ Status FineTuning::DeleteModel(const store::Account& account,
 void FineTuning::WorkerLoop() {
   uint64_t seen = 0;
   while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, options_.poll,
-                   [&] { return stopping_ || wakeups_ != seen; });
-      if (stopping_) return;
-      seen = wakeups_;
-    }
-    // Drain the queue before waiting again.
+    // Drain the queue (jobs queued before the start too), then wait.
     while (true) {
       Result<std::optional<store::FineTuningJobRow>> job = Claim();
       if (!job.ok() || !job->has_value()) break;
@@ -766,6 +759,11 @@ void FineTuning::WorkerLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, options_.poll,
+                 [&] { return stopping_ || wakeups_ != seen; });
+    if (stopping_) return;
+    seen = wakeups_;
   }
 }
 

@@ -46,7 +46,7 @@ constexpr auto kDeadline = seconds(30);
 // What the fake trainer does in the next Train calls.
 struct Script {
   int steps_per_epoch = 3;
-  int epochs = 2;  // When the request leaves n_epochs to the trainer.
+  int epochs = 2;           // When the request leaves n_epochs to the trainer.
   bool checkpoints = true;  // One after each epoch.
   bool write_model = true;
   std::string model_bytes = "fake model bytes";
@@ -65,8 +65,8 @@ struct Script {
 // Step `step`'s figures; validation figures only with a validation file,
 // full_valid_* only at the end of an epoch. Exact in binary, so the results
 // file's "%.5f" shows them exactly.
-training::StepMetrics FakeMetrics(int64_t step, int64_t epoch,
-                                  bool validation, bool end_of_epoch) {
+training::StepMetrics FakeMetrics(int64_t step, int64_t epoch, bool validation,
+                                  bool end_of_epoch) {
   training::StepMetrics m;
   m.step = step;
   m.epoch = epoch;
@@ -172,7 +172,8 @@ class FakeTrainer final : public training::Trainer {
                      sink.BeginModel(step, final));
     // In pieces, as a trainer streams a model.
     const size_t third = bytes.size() / 3;
-    RETURN_IF_ERROR(w->Write(AsBytes(std::string_view(bytes).substr(0, third))));
+    RETURN_IF_ERROR(
+        w->Write(AsBytes(std::string_view(bytes).substr(0, third))));
     RETURN_IF_ERROR(w->Write({}));
     RETURN_IF_ERROR(w->Write(AsBytes(std::string_view(bytes).substr(third))));
     return w->Finish();
@@ -221,8 +222,8 @@ class FakeTrainer final : public training::Trainer {
       std::this_thread::sleep_for(script.step_delay);
       const int64_t epoch = (step - 1) / script.steps_per_epoch + 1;
       const bool end_of_epoch = step % script.steps_per_epoch == 0;
-      RETURN_IF_ERROR(sink.Metrics(
-          FakeMetrics(step, epoch, validation, end_of_epoch)));
+      RETURN_IF_ERROR(
+          sink.Metrics(FakeMetrics(step, epoch, validation, end_of_epoch)));
       if (end_of_epoch && script.checkpoints) {
         RETURN_IF_ERROR(Store(sink, step, /*final=*/false,
                               CheckpointBytes(step, script.model_bytes)));
@@ -238,11 +239,11 @@ class FakeTrainer final : public training::Trainer {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  Script script_;          // Guarded by mu_.
-  bool released_ = false;  // Guarded by mu_.
-  int arrived_ = 0;        // Guarded by mu_.
-  int active_ = 0;         // Guarded by mu_.
-  int max_active_ = 0;     // Guarded by mu_.
+  Script script_;                 // Guarded by mu_.
+  bool released_ = false;         // Guarded by mu_.
+  int arrived_ = 0;               // Guarded by mu_.
+  int active_ = 0;                // Guarded by mu_.
+  int max_active_ = 0;            // Guarded by mu_.
   std::vector<Seen> seen_;        // Guarded by mu_.
   std::vector<std::string> log_;  // Guarded by mu_.
 };
@@ -252,8 +253,8 @@ class FakeTrainer final : public training::Trainer {
 // A chat fine-tuning example.
 std::string Example(int i, const std::string& secret = "") {
   return R"({"messages":[{"role":"user","content":"question )" +
-         std::to_string(i) + secret + R"("},{"role":"assistant","content":"answer )" +
-         secret + R"("}]})";
+         std::to_string(i) + secret +
+         R"("},{"role":"assistant","content":"answer )" + secret + R"("}]})";
 }
 
 std::string Examples(int n) {
@@ -308,14 +309,14 @@ json Body(json extra = json::object()) {
   return body;
 }
 
-#define EXPECT_BAD_REQUEST(body, field)                                  \
-  do {                                                                   \
-    Result<JobRequest> bad_ = JobRequest::FromJson(body);                \
+#define EXPECT_BAD_REQUEST(body, field)                                   \
+  do {                                                                    \
+    Result<JobRequest> bad_ = JobRequest::FromJson(body);                 \
     EXPECT_REFUSED(bad_, StatusCode::kInvalidArgument, "invalidPayload"); \
-    if (!bad_.ok()) {                                                    \
-      EXPECT_NE(bad_.status().message().find(field), std::string::npos)  \
-          << bad_.status();                                              \
-    }                                                                    \
+    if (!bad_.ok()) {                                                     \
+      EXPECT_NE(bad_.status().message().find(field), std::string::npos)   \
+          << bad_.status();                                               \
+    }                                                                     \
   } while (0)
 
 TEST(JobRequestTest, MinimalRequest) {
@@ -338,9 +339,9 @@ TEST(JobRequestTest, RequiredFields) {
   EXPECT_BAD_REQUEST(Body({{"model", ""}}), "model");
   EXPECT_BAD_REQUEST(Body({{"model", 5}}), "model");
   EXPECT_BAD_REQUEST(Body({{"training_file", nullptr}}), "training_file");
-  ASSERT_OK_AND_ASSIGN(JobRequest r,
-                       JobRequest::FromJson(Body(
-                           {{"validation_file", "file-v"}, {"seed", nullptr}})));
+  ASSERT_OK_AND_ASSIGN(
+      JobRequest r, JobRequest::FromJson(Body(
+                        {{"validation_file", "file-v"}, {"seed", nullptr}})));
   EXPECT_EQ(r.validation_file, "file-v");
 }
 
@@ -365,18 +366,19 @@ TEST(JobRequestTest, Hyperparameters) {
 
   // "auto", null and absent leave the choice to the trainer (-1).
   ASSERT_OK_AND_ASSIGN(
-      r, JobRequest::FromJson(Body({{"hyperparameters",
-                                     {{"n_epochs", "auto"},
-                                      {"batch_size", nullptr},
-                                      {"learning_rate_multiplier", "auto"}}}})));
+      r,
+      JobRequest::FromJson(Body({{"hyperparameters",
+                                  {{"n_epochs", "auto"},
+                                   {"batch_size", nullptr},
+                                   {"learning_rate_multiplier", "auto"}}}})));
   EXPECT_EQ(r.hyperparameters.n_epochs, -1);
   EXPECT_EQ(r.hyperparameters.batch_size, -1);
   EXPECT_EQ(r.hyperparameters.learning_rate_multiplier, -1);
-  ASSERT_OK_AND_ASSIGN(r, JobRequest::FromJson(
-                              Body({{"hyperparameters", json::object()}})));
+  ASSERT_OK_AND_ASSIGN(
+      r, JobRequest::FromJson(Body({{"hyperparameters", json::object()}})));
   EXPECT_EQ(r.hyperparameters.n_epochs, -1);
-  ASSERT_OK_AND_ASSIGN(r,
-                       JobRequest::FromJson(Body({{"hyperparameters", nullptr}})));
+  ASSERT_OK_AND_ASSIGN(
+      r, JobRequest::FromJson(Body({{"hyperparameters", nullptr}})));
   EXPECT_EQ(r.hyperparameters.n_epochs, -1);
 
   EXPECT_BAD_REQUEST(Body({{"hyperparameters", 3}}), "hyperparameters");
@@ -437,9 +439,8 @@ TEST(JobRequestTest, MethodSupervisedHyperparameters) {
 }
 
 TEST(JobRequestTest, Suffix) {
-  for (const std::string& ok :
-       {std::string("my-model_2"), std::string(40, 'a'), std::string("ABC-xyz_09"),
-        std::string("")}) {
+  for (const std::string& ok : {std::string("my-model_2"), std::string(40, 'a'),
+                                std::string("ABC-xyz_09"), std::string("")}) {
     SCOPED_TRACE(ok);
     ASSERT_OK_AND_ASSIGN(JobRequest r,
                          JobRequest::FromJson(Body({{"suffix", ok}})));
@@ -479,8 +480,8 @@ class FineTuningTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(h_, FilesHarness::Create());
     ASSERT_OK_AND_ASSIGN(account_, h_->MakeAccount("acct1"));
     ASSERT_OK_AND_ASSIGN(other_, h_->MakeAccount("acct2"));
-    ASSERT_OK_AND_ASSIGN(training_, Upload(account_, "train.jsonl",
-                                           Examples(12), "fine-tune"));
+    ASSERT_OK_AND_ASSIGN(
+        training_, Upload(account_, "train.jsonl", Examples(12), "fine-tune"));
     ASSERT_EQ(training_.status, "processed");
     ft_ = NewFineTuning(1);
   }
@@ -613,10 +614,9 @@ TEST_F(FineTuningTest, CreateQueuesAPendingJob) {
   EXPECT_EQ(job["result_files"], json::array());
   EXPECT_EQ(job["suffix"], "mine");
   EXPECT_EQ(job["seed"], 7);
-  EXPECT_EQ(job["hyperparameters"],
-            json({{"n_epochs", -1},
-                  {"batch_size", -1},
-                  {"learning_rate_multiplier", -1}}));
+  EXPECT_EQ(job["hyperparameters"], json({{"n_epochs", -1},
+                                          {"batch_size", -1},
+                                          {"learning_rate_multiplier", -1}}));
   EXPECT_EQ(job["method"]["type"], "supervised");
   ASSERT_OK_AND_ASSIGN(json got, ft_->Get(account_, id));
   EXPECT_EQ(got, job);
@@ -644,8 +644,9 @@ TEST_F(FineTuningTest, CreateRefusesAnUnknownBaseModel) {
 TEST_F(FineTuningTest, CreateRefusesUnusableTrainingFiles) {
   ASSERT_OK_AND_ASSIGN(store::StoredObject assistants,
                        Upload(account_, "a.jsonl", Examples(12), "assistants"));
-  ASSERT_OK_AND_ASSIGN(store::StoredObject nine,
-                       Upload(account_, "nine.jsonl", Examples(9), "fine-tune"));
+  ASSERT_OK_AND_ASSIGN(
+      store::StoredObject nine,
+      Upload(account_, "nine.jsonl", Examples(9), "fine-tune"));
   ASSERT_EQ(nine.status, "error");
   ASSERT_OK_AND_ASSIGN(store::StoredObject theirs,
                        Upload(other_, "t.jsonl", Examples(12), "fine-tune"));
@@ -733,16 +734,15 @@ TEST_F(FineTuningTest, JobRunsToSucceeded) {
   ASSERT_EQ(job["status"], "succeeded") << job.dump(2);
   const std::string model = std::string(kBase) + ".ft-" + id.substr(6);
   EXPECT_EQ(job["fine_tuned_model"], model);
-  EXPECT_TRUE(std::regex_match(
-      job["fine_tuned_model"].get<std::string>(),
-      std::regex(std::string(kBase) + "\\.ft-[0-9a-f]{32}")));
+  EXPECT_TRUE(
+      std::regex_match(job["fine_tuned_model"].get<std::string>(),
+                       std::regex(std::string(kBase) + "\\.ft-[0-9a-f]{32}")));
   EXPECT_EQ(job["trained_tokens"], 1234);
   EXPECT_TRUE(job["error"].is_null());
   EXPECT_TRUE(job["finished_at"].is_number_integer());
   // The hyperparameters the trainer resolved, in both places they show.
-  const json resolved = {{"n_epochs", 2},
-                         {"batch_size", 1},
-                         {"learning_rate_multiplier", 1.0}};
+  const json resolved = {
+      {"n_epochs", 2}, {"batch_size", 1}, {"learning_rate_multiplier", 1.0}};
   EXPECT_EQ(job["hyperparameters"], resolved);
   EXPECT_EQ(job["method"]["supervised"]["hyperparameters"], resolved);
   ASSERT_EQ(job["result_files"].size(), 1u);
@@ -853,14 +853,14 @@ TEST_F(FineTuningTest, CheckpointsListedWithStepsAndMetrics) {
     EXPECT_EQ(c["fine_tuned_model_checkpoint"],
               model + ":ckpt-step-" + std::to_string(steps[i]));
     const training::StepMetrics m = FakeMetrics(steps[i], 0, false, true);
-    EXPECT_EQ(c["metrics"], json({{"step", steps[i]},
-                                  {"train_loss", m.train_loss},
-                                  {"train_mean_token_accuracy",
-                                   m.train_mean_token_accuracy}}));
+    EXPECT_EQ(
+        c["metrics"],
+        json({{"step", steps[i]},
+              {"train_loss", m.train_loss},
+              {"train_mean_token_accuracy", m.train_mean_token_accuracy}}));
     EXPECT_TRUE(c["created_at"].is_number_integer());
     // What the trainer wrote, decrypted.
-    ASSERT_OK_AND_ASSIGN(std::string bytes,
-                         ReadObject("checkpoint", c["id"]));
+    ASSERT_OK_AND_ASSIGN(std::string bytes, ReadObject("checkpoint", c["id"]));
     EXPECT_EQ(bytes, CheckpointBytes(steps[i], "fake model bytes"));
   }
 
@@ -902,9 +902,9 @@ TEST_F(FineTuningTest, ResultsFileHasOneRowPerStep) {
             "5,1.37500,0.31250,,,,\n"
             "6,1.25000,0.37500,,,,\n");
   // Listed among the account's files with its purpose.
-  ASSERT_OK_AND_ASSIGN(files::FileService::Page results,
-                       h_->files().List(account_,
-                                        {.purpose = "fine-tune-results"}));
+  ASSERT_OK_AND_ASSIGN(
+      files::FileService::Page results,
+      h_->files().List(account_, {.purpose = "fine-tune-results"}));
   ASSERT_EQ(results.items.size(), 1u);
   EXPECT_EQ(results.items[0].id, id);
 }
@@ -965,16 +965,17 @@ TEST_F(FineTuningTest, TrainerSeesTheDecryptedTrainingAndValidationData) {
 TEST_F(FineTuningTest, SuffixAndEpochsShapeTheModel) {
   trainer_->set_script({.steps_per_epoch = 1, .epochs = 2});
   Restart(1);
-  ASSERT_OK_AND_ASSIGN(
-      json created,
-      Create({{"suffix", "my_model-2"}, {"hyperparameters", {{"n_epochs", 3}}}}));
+  ASSERT_OK_AND_ASSIGN(json created,
+                       Create({{"suffix", "my_model-2"},
+                               {"hyperparameters", {{"n_epochs", 3}}}}));
   const std::string id = created["id"];
   const json job = WaitUntilFinished(id);
   ASSERT_EQ(job["status"], "succeeded");
   EXPECT_EQ(job["fine_tuned_model"],
             std::string(kBase) + ".ft-" + id.substr(6) + "-my_model-2");
   EXPECT_EQ(job["hyperparameters"]["n_epochs"], 3);
-  ASSERT_OK_AND_ASSIGN(Page checkpoints, ft_->Checkpoints(account_, id, "", 10));
+  ASSERT_OK_AND_ASSIGN(Page checkpoints,
+                       ft_->Checkpoints(account_, id, "", 10));
   EXPECT_EQ(checkpoints.data.size(), 3u);
   EXPECT_EQ(trainer_->seen()[0].hyperparameters.n_epochs, 3);
 }
@@ -1026,9 +1027,8 @@ TEST_F(FineTuningTest, FineTunedModelIsListedFoundAndDeleted) {
   EXPECT_EQ(c.filename, model + ":ckpt-step-3");
   ASSERT_OK_AND_ASSIGN(bytes, ReadObject("checkpoint", c.id));
   EXPECT_EQ(bytes, CheckpointBytes(3, "the model's own bytes"));
-  for (const std::string& missing :
-       {model + ":ckpt-step-4", std::string(kBase), std::string("nosuch"),
-        model + "x"}) {
+  for (const std::string& missing : {model + ":ckpt-step-4", std::string(kBase),
+                                     std::string("nosuch"), model + "x"}) {
     SCOPED_TRACE(missing);
     EXPECT_REFUSED(ft_->FindDeployable(account_, missing),
                    StatusCode::kNotFound, "model_not_found");
@@ -1154,12 +1154,14 @@ TEST_F(FineTuningTest, DeleteOnlyFinishedJobsAndTheirCheckpoints) {
   ASSERT_EQ(WaitUntilFinished(b["id"])["status"], "succeeded");
   const std::string model = job["fine_tuned_model"];
 
-  ASSERT_OK_AND_ASSIGN(Page checkpoints, ft_->Checkpoints(account_, id, "", 10));
+  ASSERT_OK_AND_ASSIGN(Page checkpoints,
+                       ft_->Checkpoints(account_, id, "", 10));
   ASSERT_EQ(checkpoints.data.size(), 2u);
   std::vector<std::string> blobs;
   for (const json& c : checkpoints.data) {
-    ASSERT_OK_AND_ASSIGN(store::StoredObject o,
-                         h_->files().GetObject(account_, "checkpoint", c["id"]));
+    ASSERT_OK_AND_ASSIGN(
+        store::StoredObject o,
+        h_->files().GetObject(account_, "checkpoint", c["id"]));
     blobs.push_back(h_->BlobPath(o));
     ASSERT_TRUE(fs::exists(blobs.back()));
   }
@@ -1182,7 +1184,8 @@ TEST_F(FineTuningTest, DeleteOnlyFinishedJobsAndTheirCheckpoints) {
   EXPECT_OK(ft_->GetModel(account_, model));
   EXPECT_OK(ReadFile(job["result_files"][0]));
   // The other job is untouched.
-  ASSERT_OK_AND_ASSIGN(Page others, ft_->Checkpoints(account_, b["id"], "", 10));
+  ASSERT_OK_AND_ASSIGN(Page others,
+                       ft_->Checkpoints(account_, b["id"], "", 10));
   EXPECT_EQ(others.data.size(), 2u);
   ASSERT_OK_AND_ASSIGN(Page jobs, ft_->List(account_, "", 10));
   ASSERT_EQ(jobs.data.size(), 1u);
@@ -1287,7 +1290,8 @@ TEST_F(FineTuningTest, KeyRevokedWhileRunningFailsAtTheNextWrite) {
   EXPECT_EQ(events[0]["level"], "error");
   // Metrics of steps 4 to 6 were recorded; only the first checkpoint exists.
   EXPECT_EQ(events[1]["message"], "Step 6: training loss=1.25000000");
-  ASSERT_OK_AND_ASSIGN(Page checkpoints, ft_->Checkpoints(account_, id, "", 10));
+  ASSERT_OK_AND_ASSIGN(Page checkpoints,
+                       ft_->Checkpoints(account_, id, "", 10));
   ASSERT_EQ(checkpoints.data.size(), 1u);
   EXPECT_EQ(checkpoints.data[0]["step_number"], 3);
   ASSERT_OK_AND_ASSIGN(Page models, ft_->ListModels(account_));
@@ -1411,11 +1415,11 @@ TEST_F(FineTuningTest, NoPlaintextOnDisk) {
     validation_text += Example(i, " " + secrets.back()) + "\n";
   }
   const std::string model_secret = "MODEL-" + RandomHex(16);
-  ASSERT_OK_AND_ASSIGN(store::StoredObject t, Upload(account_, "s.jsonl",
-                                                     training_text, "fine-tune"));
-  ASSERT_OK_AND_ASSIGN(store::StoredObject v, Upload(account_, "v.jsonl",
-                                                     validation_text,
-                                                     "fine-tune"));
+  ASSERT_OK_AND_ASSIGN(store::StoredObject t,
+                       Upload(account_, "s.jsonl", training_text, "fine-tune"));
+  ASSERT_OK_AND_ASSIGN(
+      store::StoredObject v,
+      Upload(account_, "v.jsonl", validation_text, "fine-tune"));
   ASSERT_EQ(t.status, "processed");
   ASSERT_EQ(v.status, "processed");
   trainer_->set_script({.model_bytes = model_secret});

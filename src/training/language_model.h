@@ -24,7 +24,7 @@ struct GenerateOptions {
   double temperature = 1.0;  // 0: always the most likely token.
   double top_p = 1.0;
   int64_t max_tokens = 256;
-  uint64_t seed = 0;  // For temperature > 0; same seed, same reply.
+  uint64_t seed = 0;              // For temperature > 0; same seed, same reply.
   std::vector<std::string> stop;  // Up to 4 stop sequences.
 };
 

@@ -38,8 +38,8 @@ struct Hyperparameters {
 // a validation file was given; full_valid_* when the whole validation set
 // was evaluated (at least at the end of every epoch).
 struct StepMetrics {
-  int64_t step = 0;  // 1-based.
-  int64_t epoch = 0;  // 1-based.
+  int64_t step = 0;                      // 1-based.
+  int64_t epoch = 0;                     // 1-based.
   double train_loss = 0;                 // Mean cross-entropy, nats/token.
   double train_mean_token_accuracy = 0;  // Share of tokens predicted exactly.
   std::optional<double> valid_loss;
@@ -58,9 +58,9 @@ struct TrainingRequest {
   std::string base_model;  // The catalog id the job names.
   Hyperparameters hyperparameters;
   int64_t seed = 0;
-  DataSource training;    // JSON Lines of chat examples (validated).
+  DataSource training;          // JSON Lines of chat examples (validated).
   uint64_t training_bytes = 0;  // What `training` streams, exactly.
-  DataSource validation;  // Empty function: no validation file.
+  DataSource validation;        // Empty function: no validation file.
   uint64_t validation_bytes = 0;
 };
 

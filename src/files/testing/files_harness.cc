@@ -80,8 +80,8 @@ Status FilesHarness::Init(const FilesHarnessOptions& options) {
   RETURN_IF_ERROR(rm_->AssignRoleUnchecked(owner_.object_id, *owner_role,
                                            resources::SubscriptionScope(sub_))
                       .status());
-  RETURN_IF_ERROR(rm_->PutResourceGroup(owner_, sub_, kGroup, "West US", {})
-                      .status());
+  RETURN_IF_ERROR(
+      rm_->PutResourceGroup(owner_, sub_, kGroup, "West US", {}).status());
 
   accounts::AccountKeysOptions key_options;
   key_options.vault_https.timeout = std::chrono::seconds(5);
@@ -132,8 +132,7 @@ Status FilesHarness::BreakKey(const store::Account& account) {
   RETURN_IF_ERROR(FlipKey(account.uid));
   broken_.insert(account.uid);
   if (keys_->StatusOf(account).state != "inaccessible") {
-    return InternalError("the broken key of " + account.name +
-                         " still works");
+    return InternalError("the broken key of " + account.name + " still works");
   }
   return Status::Ok();
 }
