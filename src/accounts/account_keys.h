@@ -204,7 +204,7 @@ class AccountKeys {
   std::mutex listeners_mu_;
   std::map<int, StateListener> listeners_;  // Guarded by listeners_mu_.
   int next_listener_ = 0;                   // Guarded by listeners_mu_.
-  bool stopping_ = false;                 // Guarded by mu_.
+  bool stopping_ = false;                   // Guarded by mu_.
   std::condition_variable cv_;
   std::thread worker_;
 
