@@ -74,46 +74,17 @@ fi
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- atrest ---------------------------------------------------------------
-DATA="$TMP/atrest"
-CA="$DATA/tls/ca.crt"
-"$ATREST_BIN" serve --server-port "$P1" --server-data-dir "$DATA" \
-  --server-access-log '' >"$TMP/atrest.log" 2>&1 &
-ATREST_PID=$!
-for ((i = 0; i < 300; i++)); do
-  if [[ -f "$DATA/admin-credentials.json" ]] &&
-     curl -sf --cacert "$CA" -o /dev/null "https://localhost:$P1/healthz"; then
-    break
-  fi
-  kill -0 "$ATREST_PID" 2>/dev/null || { tail -20 "$TMP/atrest.log" >&2; die "atrest exited"; }
-  sleep 0.1
-done
-((i < 300)) || die "atrest did not start within 30 s"
-CREDS="$DATA/admin-credentials.json"
-TENANT="$(jq -r .tenantId "$CREDS")"
-CLIENT="$(jq -r .clientId "$CREDS")"
-SECRET="$(jq -r .clientSecret "$CREDS")"
-SUB="$(jq -r .subscriptionId "$CREDS")"
+# shellcheck source=lib/bench-atrest.sh
+source "$ROOT/scripts/lib/bench-atrest.sh"
+atrest_start "$TMP/atrest" "$P1" "$TMP/atrest.log"
 HOST="chat.openai.localhost"
 CURL=(curl -sS --http1.1 --cacert "$CA"
       --resolve "login.localhost:$P1:127.0.0.1"
       --resolve "management.localhost:$P1:127.0.0.1"
       --resolve "$HOST:$P1:127.0.0.1")
-MGMT_TOKEN="$("${CURL[@]}" -f "https://login.localhost:$P1/$TENANT/oauth2/v2.0/token" \
-  -d grant_type=client_credentials -d client_id="$CLIENT" \
-  --data-urlencode client_secret="$SECRET" \
-  --data-urlencode scope="https://management.localhost:$P1/.default" |
-  jq -r .access_token)"
+MGMT_TOKEN="$(atrest_token "$P1" "https://management.localhost:$P1")"
 RG="https://management.localhost:$P1/subscriptions/$SUB/resourceGroups/rg1"
 ACCOUNT="$RG/providers/Microsoft.CognitiveServices/accounts/chat"
-arm() {  # method url [json] -> body; fails on a non-2xx status
-  local out code body=(-H 'content-length: 0')
-  [[ -n "${3:-}" ]] && body=(-H 'content-type: application/json' -d "$3")
-  out="$("${CURL[@]}" -X "$1" "$2" -H "authorization: Bearer $MGMT_TOKEN" \
-    "${body[@]}" -w '\n%{http_code}')"
-  code="${out##*$'\n'}"
-  [[ "$code" == 2* ]] || die "$1 $2 answered $code: ${out%$'\n'*}"
-  printf '%s\n' "${out%$'\n'*}"
-}
 arm PUT "$RG?api-version=2021-04-01" '{"location":"westeurope"}' >/dev/null
 arm PUT "$ACCOUNT?api-version=2024-10-01" \
   '{"location":"westeurope","kind":"OpenAI","sku":{"name":"S0"}}' >/dev/null

@@ -546,6 +546,36 @@ int main(int argc, char** argv) {
   auto* acct_identity_show =
       acct_identity->add_subcommand("show", "show the account's identity");
   add_account(acct_identity_show);
+  auto* acct_dep =
+      acct->add_subcommand("deployment", "the account's model deployments");
+  acct_dep->require_subcommand(1);
+  acct_dep->fallthrough();
+  atrest::cli::DeploymentOptions dep_opts;
+  auto add_deployment_name = [&](CLI::App* c) {
+    add_account(c);
+    c->add_option("--deployment-name", dep_opts.deployment, "deployment name")
+        ->required();
+  };
+  auto* dep_create = acct_dep->add_subcommand(
+      "create", "deploy a fine-tuned model (or one of its checkpoints)");
+  add_deployment_name(dep_create);
+  dep_create->add_option("--model-name", dep_opts.model_name, "model id")
+      ->required();
+  dep_create->add_option("--model-version", dep_opts.model_version)
+      ->capture_default_str();
+  dep_create->add_option("--model-format", dep_opts.model_format)
+      ->capture_default_str();
+  dep_create->add_option("--sku-name", dep_opts.sku_name)
+      ->capture_default_str();
+  dep_create->add_option("--sku-capacity", dep_opts.sku_capacity)
+      ->capture_default_str();
+  auto* dep_show = acct_dep->add_subcommand("show", "show a deployment");
+  add_deployment_name(dep_show);
+  auto* dep_list = acct_dep->add_subcommand("list", "list deployments");
+  add_account(dep_list);
+  auto* dep_delete =
+      acct_dep->add_subcommand("delete", "delete (and unload) a deployment");
+  add_deployment_name(dep_delete);
   auto* resource = app.add_subcommand("resource", "resources");
   resource->require_subcommand(1);
   resource->fallthrough();
@@ -593,6 +623,17 @@ int main(int argc, char** argv) {
     }
     if (acct_identity_remove->parsed()) {
       return cli::AccountIdentityRemove(ctx, acct_target);
+    }
+    if (dep_create->parsed()) {
+      dep_opts.account = acct_target;
+      return cli::DeploymentCreate(ctx, dep_opts);
+    }
+    if (dep_show->parsed()) {
+      return cli::DeploymentShow(ctx, acct_target, dep_opts.deployment);
+    }
+    if (dep_list->parsed()) return cli::DeploymentList(ctx, acct_target);
+    if (dep_delete->parsed()) {
+      return cli::DeploymentDelete(ctx, acct_target, dep_opts.deployment);
     }
     return cli::AccountIdentityShow(ctx, acct_target);
   };

@@ -325,4 +325,66 @@ Status ResourceMove(const CliContext& ctx, const ResourceMoveOptions& o) {
       .status();
 }
 
+namespace {
+
+std::string DeploymentPath(const AccountTarget& a,
+                           const std::string& deployment) {
+  return AccountPath(a) + "/deployments" +
+         (deployment.empty() ? "" : "/" + net::PercentEncode(deployment));
+}
+
+Status RequireDeployment(const AccountTarget& a,
+                         const std::string& deployment) {
+  RETURN_IF_ERROR(RequireTarget(a));
+  return Require(deployment, "--deployment-name");
+}
+
+}  // namespace
+
+Status DeploymentCreate(const CliContext& ctx, const DeploymentOptions& o) {
+  RETURN_IF_ERROR(RequireDeployment(o.account, o.deployment));
+  RETURN_IF_ERROR(Require(o.model_name, "--model-name"));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, o.account.subscription));
+  const json body = {
+      {"sku", {{"name", o.sku_name}, {"capacity", o.sku_capacity}}},
+      {"properties",
+       {{"model",
+         {{"format", o.model_format},
+          {"name", o.model_name},
+          {"version", o.model_version}}}}}};
+  ASSIGN_OR_RETURN(
+      json d,
+      Call(ctx, s, "PUT", DeploymentPath(o.account, o.deployment), &body));
+  PrintJson(ctx, WithResourceGroup(std::move(d)));
+  return Status::Ok();
+}
+
+Status DeploymentShow(const CliContext& ctx, const AccountTarget& a,
+                      const std::string& deployment) {
+  RETURN_IF_ERROR(RequireDeployment(a, deployment));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
+  ASSIGN_OR_RETURN(json d, Call(ctx, s, "GET", DeploymentPath(a, deployment)));
+  PrintJson(ctx, WithResourceGroup(std::move(d)));
+  return Status::Ok();
+}
+
+Status DeploymentList(const CliContext& ctx, const AccountTarget& a) {
+  RETURN_IF_ERROR(RequireTarget(a));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
+  ASSIGN_OR_RETURN(json page, Call(ctx, s, "GET", DeploymentPath(a, "")));
+  json out = json::array();
+  if (page.is_object() && page.contains("value") && page["value"].is_array()) {
+    for (const json& d : page["value"]) out.push_back(WithResourceGroup(d));
+  }
+  PrintJson(ctx, out);
+  return Status::Ok();
+}
+
+Status DeploymentDelete(const CliContext& ctx, const AccountTarget& a,
+                        const std::string& deployment) {
+  RETURN_IF_ERROR(RequireDeployment(a, deployment));
+  ASSIGN_OR_RETURN(Session s, StartSession(ctx, a.subscription));
+  return Call(ctx, s, "DELETE", DeploymentPath(a, deployment)).status();
+}
+
 }  // namespace atrest::cli

@@ -95,6 +95,26 @@ struct ResourceMoveOptions {
 // group (in the ids' subscription); prints nothing.
 Status ResourceMove(const CliContext& ctx, const ResourceMoveOptions& o);
 
+// `atrest cognitiveservices account deployment create|show|list|delete`, as
+// `az cognitiveservices account deployment`: the account's deployments
+// (accounts/{name}/deployments/{deployment}), printed as ARM returns them
+// plus "resourceGroup"; delete prints nothing.
+struct DeploymentOptions {
+  AccountTarget account;
+  std::string deployment;  // --deployment-name.
+  std::string model_name;
+  std::string model_version = "1";
+  std::string model_format = "OpenAI";
+  std::string sku_name = "Standard";
+  int sku_capacity = 1;
+};
+Status DeploymentCreate(const CliContext& ctx, const DeploymentOptions& o);
+Status DeploymentShow(const CliContext& ctx, const AccountTarget& account,
+                      const std::string& deployment);
+Status DeploymentList(const CliContext& ctx, const AccountTarget& account);
+Status DeploymentDelete(const CliContext& ctx, const AccountTarget& account,
+                        const std::string& deployment);
+
 }  // namespace atrest::cli
 
 #endif  // ATREST_CLI_ACCOUNT_COMMANDS_H_

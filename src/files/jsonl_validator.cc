@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "base/json_shape.h"
+
 namespace atrest::files {
 namespace {
 
@@ -62,50 +64,6 @@ bool IsValidUtf8(std::string_view s) {
     i += len;
   }
   return true;
-}
-
-enum class Shape { kOk, kTooDeep, kTooManyValues };
-
-// What the parser would build, counted without building it: how deep arrays
-// and objects nest, and how many values there are (at most one per opening
-// bracket or comma outside strings, plus one). Text that is not JSON may
-// pass; the parser rejects it.
-Shape ScanShape(std::string_view s) {
-  int depth = 0;
-  int64_t values = 1;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : s) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '[':
-      case '{':
-        if (++depth > kMaxJsonDepth) return Shape::kTooDeep;
-        [[fallthrough]];
-      case ',':
-        if (++values > kMaxJsonValues) return Shape::kTooManyValues;
-        break;
-      case ']':
-      case '}':
-        --depth;
-        break;
-      default:
-        break;
-    }
-  }
-  return Shape::kOk;
 }
 
 bool IsRole(std::string_view role) {
@@ -242,13 +200,13 @@ Status CheckLine(std::string_view line) {
         "byte order mark, which is allowed only at the start of "
         "the file");
   }
-  switch (ScanShape(line)) {
-    case Shape::kOk:
+  switch (ScanJsonShape(line, kMaxJsonDepth, kMaxJsonValues)) {
+    case JsonShape::kOk:
       break;
-    case Shape::kTooDeep:
+    case JsonShape::kTooDeep:
       return Problem("JSON nested deeper than " +
                      std::to_string(kMaxJsonDepth) + " levels");
-    case Shape::kTooManyValues:
+    case JsonShape::kTooManyValues:
       return Problem("JSON has more than " + std::to_string(kMaxJsonValues) +
                      " values");
   }

@@ -556,12 +556,8 @@ Status FineTuning::Delete(const store::Account& account,
                       "; cancel it before deleting it.",
                   "unexpectedEntityState");
   }
-  store::ObjectRepo::ListQuery q{
-      .kind = "checkpoint", .purpose = id, .limit = 100000};
   ASSIGN_OR_RETURN(std::vector<store::StoredObject> checkpoints,
-                   store_.ReadResult([&](store::Transaction& tx) {
-                     return tx.objects().List(account.uid, q);
-                   }));
+                   Objects(account, "checkpoint", id));
   for (const store::StoredObject& c : checkpoints) {
     RETURN_IF_ERROR(files_.DeleteObject(account, "checkpoint", c.id));
   }
@@ -671,6 +667,16 @@ json ModelJson(const std::string& id, int64_t created, const std::string& base,
             {"inference", 4102444800}}}};
 }
 
+// When the catalog's models appeared: this release's date (2025-12-01).
+constexpr int64_t kCatalogCreated = 1764547200;
+
+// Base models also carry the catalog's description of what they are.
+json BaseModelJson(const BaseModel& m) {
+  json j = ModelJson(m.id, kCatalogCreated, "", "", true);
+  j["description"] = m.description;
+  return j;
+}
+
 json FineTunedJson(const store::StoredObject& o) {
   json meta = json::parse(o.meta_json, nullptr, false);
   return ModelJson(o.id, o.created_at, JsonString(meta, "base_model"),
@@ -679,26 +685,32 @@ json FineTunedJson(const store::StoredObject& o) {
 
 }  // namespace
 
+Result<std::vector<store::StoredObject>> FineTuning::Objects(
+    const store::Account& account, const std::string& kind,
+    const std::string& job) {
+  store::ObjectRepo::ListQuery q;
+  q.kind = kind;
+  q.purpose = job;
+  q.limit = 100000;
+  return store_.ReadResult([&](store::Transaction& tx) {
+    return tx.objects().List(account.uid, q);
+  });
+}
+
 Result<Page> FineTuning::ListModels(const store::Account& account) {
   Page page;
-  for (const BaseModel& m : catalog_) {
-    page.data.push_back(ModelJson(m.id, 1764547200, "", "", true));
-  }
-  store::ObjectRepo::ListQuery q;
-  q.kind = "model";
-  q.limit = 100000;
+  for (const BaseModel& m : catalog_) page.data.push_back(BaseModelJson(m));
   ASSIGN_OR_RETURN(std::vector<store::StoredObject> rows,
-                   store_.ReadResult([&](store::Transaction& tx) {
-                     return tx.objects().List(account.uid, q);
-                   }));
-  for (const store::StoredObject& o : rows)
+                   Objects(account, "model"));
+  for (const store::StoredObject& o : rows) {
     page.data.push_back(FineTunedJson(o));
+  }
   return page;
 }
 
 Result<json> FineTuning::GetModel(const store::Account& account,
                                   const std::string& id) {
-  if (FindBase(id) != nullptr) return ModelJson(id, 1764547200, "", "", true);
+  if (const BaseModel* base = FindBase(id)) return BaseModelJson(*base);
   Result<store::StoredObject> o = files_.GetObject(account, "model", id);
   if (!o.ok()) {
     if (o.status().code() == StatusCode::kNotFound) {
@@ -718,13 +730,8 @@ Result<store::StoredObject> FineTuning::FindDeployable(
   }
   const size_t colon = name.find(":ckpt-step-");
   if (colon != std::string::npos) {
-    store::ObjectRepo::ListQuery q;
-    q.kind = "checkpoint";
-    q.limit = 100000;
     ASSIGN_OR_RETURN(std::vector<store::StoredObject> rows,
-                     store_.ReadResult([&](store::Transaction& tx) {
-                       return tx.objects().List(account.uid, q);
-                     }));
+                     Objects(account, "checkpoint"));
     for (store::StoredObject& o : rows) {
       if (o.filename == name) return std::move(o);
     }

@@ -135,6 +135,10 @@ class FineTuning {
   class JobSink;
 
   const BaseModel* FindBase(const std::string& id) const;
+  // The account's objects of `kind` (made by the job `job`, when given).
+  Result<std::vector<store::StoredObject>> Objects(
+      const store::Account& account, const std::string& kind,
+      const std::string& job = "");
   int64_t Now() const;
   store::JobEventRow EventRow(const store::FineTuningJobRow& job,
                               std::string_view level, std::string_view message,

@@ -33,6 +33,8 @@ namespace atrest::finetune {
 namespace {
 
 using ::atrest::files::FilesHarness;
+using ::atrest::files::FilesUnder;
+using ::atrest::files::ReadWholeFile;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -260,22 +262,6 @@ std::string Example(int i, const std::string& secret = "") {
 std::string Examples(int n) {
   std::string out;
   for (int i = 0; i < n; ++i) out += Example(i) + "\n";
-  return out;
-}
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> FilesUnder(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file()) out.push_back(it->path().string());
-  }
-  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "base/json_shape.h"
 #include "training/wiping_allocator.h"
 
 namespace atrest::training {
@@ -18,33 +19,6 @@ constexpr int kMaxDepth = 64;
 
 Status Problem(std::string message) {
   return InvalidArgumentError(std::move(message));
-}
-
-// True when arrays and objects nest deeper than kMaxDepth (brackets inside
-// strings do not count). Text that is not JSON may pass; the parser then
-// rejects it.
-bool TooDeep(std::string_view s) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : s) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
 }
 
 // Overwrites every string value of `doc` before it is freed: they are the
@@ -176,7 +150,7 @@ void WipeConversation(Conversation& conversation) {
 }
 
 Result<Conversation> ParseExample(std::string_view jsonl_line) {
-  if (TooDeep(jsonl_line)) {
+  if (ScanJsonShape(jsonl_line, kMaxDepth) != JsonShape::kOk) {
     return Problem("JSON nested deeper than " + std::to_string(kMaxDepth) +
                    " levels");
   }

@@ -10,6 +10,8 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 
+import OpenAI, {toFile} from 'openai';
+
 import {atrestBin, startServer} from './support/atrest.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -243,5 +245,105 @@ describe('atrest cognitiveservices account and atrest resource move', () => {
     assert.equal(r.stdout, '');
     fails(account('show', '-n', name, '-g', otherRg), /\(ResourceNotFound\)/);
     assert.ok(!cliJson(account('list')).some((a) => a.name === name));
+  });
+});
+
+// `atrest cognitiveservices account deployment ...`, as `az cognitiveservices
+// account deployment`: deploy a model fine-tuned through the openai client,
+// show, list, answer, delete.
+describe('atrest cognitiveservices account deployment', () => {
+  const depRg = 'cli-dep-rg';
+  const depAccount = 'cli-dep';
+  let model;
+  let srv;
+  let chat;
+
+  before(async () => {
+    srv = await startServer();
+    sub = srv.creds.subscriptionId;
+    const home = mkdtempSync(path.join(
+        process.env.ATREST_TEST_ROOT ?? tmpdir(), 'cli-deploy-home-'));
+    env = {...process.env, HOME: home,
+           XDG_CONFIG_HOME: path.join(home, 'config')};
+    delete env.ATREST_CLIENT_SECRET;
+    cliJson(['login', '--service-principal', '-u', srv.creds.clientId,
+             '-p', srv.creds.clientSecret, '-t', srv.creds.tenantId,
+             '--authority', srv.origin('login'),
+             '--management-endpoint', srv.origin('management')]);
+    cliJson(['group', 'create', '-n', depRg, '-l', 'westeurope']);
+    cliJson(account('create', '-n', depAccount, '-g', depRg,
+                    '-l', 'westeurope'));
+    const {key1} = cliJson(account('keys', 'list', '-n', depAccount,
+                                   '-g', depRg));
+    const client = new OpenAI({
+      baseURL: `${srv.origin(`${depAccount}.openai`)}/openai/v1/`,
+      apiKey: key1, maxRetries: 0});
+    const lines = [];
+    for (let i = 0; i < 12; i++) {
+      lines.push(JSON.stringify({messages: [
+        {role: 'user', content: `What is the code for crate ${i}?`},
+        {role: 'assistant', content: `Crate ${i} opens with code ${7000 + i}.`},
+      ]}));
+    }
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'train.jsonl'),
+      purpose: 'fine-tune'});
+    let job = await client.fineTuning.jobs.create(
+        {model: 'atrest-ngram-1', training_file: file.id});
+    for (let i = 0; i < 300 && !['succeeded', 'failed'].includes(job.status);
+         i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = await client.fineTuning.jobs.retrieve(job.id);
+    }
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+    model = job.fine_tuned_model;
+    chat = (messages) => client.chat.completions.create(
+        {model: 'cli-bot', messages, temperature: 0});
+  });
+  after(async () => { await srv?.stop(); });
+
+  const deployment = (...args) =>
+    account('deployment', ...args, '-n', depAccount, '-g', depRg);
+
+  test('create, show, list, answer, delete', async () => {
+    const created = cliJson(deployment(
+        'create', '--deployment-name', 'cli-bot', '--model-name', model,
+        '--model-format', 'OpenAI', '--model-version', '1',
+        '--sku-name', 'Standard', '--sku-capacity', '1'));
+    assert.equal(created.name, 'cli-bot');
+    assert.equal(created.resourceGroup, depRg);
+    assert.equal(created.id, `/subscriptions/${sub}/resourceGroups/${depRg}/` +
+        `providers/Microsoft.CognitiveServices/accounts/${depAccount}/` +
+        `deployments/cli-bot`);
+    assert.deepEqual(created.properties.model,
+                     {format: 'OpenAI', name: model, version: '1'});
+    assert.equal(created.properties.provisioningState, 'Succeeded');
+    assert.deepEqual(created.sku, {name: 'Standard', capacity: 1});
+
+    const shown = cliJson(deployment('show', '--deployment-name', 'cli-bot'));
+    assert.deepEqual(shown.properties.model, created.properties.model);
+    assert.deepEqual(cliJson(deployment('list')).map((d) => d.name),
+                     ['cli-bot']);
+
+    const reply = await chat(
+        [{role: 'user', content: 'What is the code for crate 5?'}]);
+    assert.equal(reply.choices[0].message.content,
+                 'Crate 5 opens with code 7005.');
+
+    fails(deployment('create', '--deployment-name', 'nope',
+                     '--model-name', 'no-such-model'),
+          /\(DeploymentModelNotFound\)/);
+    fails(deployment('show', '--deployment-name', 'nope'),
+          /\(DeploymentNotFound\)/);
+    fails(account('deployment', 'create', '-n', depAccount, '-g', depRg,
+                  '--deployment-name', 'x'), /--model-name is required/);
+
+    const r = cli(deployment('delete', '--deployment-name', 'cli-bot'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(cliJson(deployment('list')), []);
+    await assert.rejects(
+        chat([{role: 'user', content: 'What is the code for crate 5?'}]),
+        (e) => e.status === 404 && e.code === 'DeploymentNotFound');
   });
 });

@@ -24,6 +24,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "accounts/account_keys.h"
 #include "accounts/account_service.h"
@@ -129,6 +130,12 @@ class FilesHarness {
   identity::Caller owner_;
   std::set<std::string> broken_;  // Uids whose key BreakKey damaged.
 };
+
+// Regular files under `dir`, recursively, sorted (for scans of the data
+// directory).
+std::vector<std::string> FilesUnder(const std::string& dir);
+// The whole content of the file at `path` ("" when it cannot be read).
+std::string ReadWholeFile(const std::string& path);
 
 }  // namespace atrest::files
 
