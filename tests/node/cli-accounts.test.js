@@ -43,6 +43,19 @@ function fails(args, pattern) {
 
 const account = (...args) => ['cognitiveservices', 'account', ...args];
 
+/** A fresh HOME for the CLI's profile, logged in to `srv` as its admin. */
+function login(srv, homePrefix) {
+  const home = mkdtempSync(path.join(
+      process.env.ATREST_TEST_ROOT ?? tmpdir(), homePrefix));
+  env = {...process.env, HOME: home,
+         XDG_CONFIG_HOME: path.join(home, 'config')};
+  delete env.ATREST_CLIENT_SECRET;
+  cliJson(['login', '--service-principal', '-u', srv.creds.clientId,
+           '-p', srv.creds.clientSecret, '-t', srv.creds.tenantId,
+           '--authority', srv.origin('login'),
+           '--management-endpoint', srv.origin('management')]);
+}
+
 describe('atrest cognitiveservices account and atrest resource move', () => {
   let created;
   let principalId;
@@ -50,15 +63,7 @@ describe('atrest cognitiveservices account and atrest resource move', () => {
   before(async () => {
     server = await startServer();
     sub = server.creds.subscriptionId;
-    const home = mkdtempSync(path.join(
-        process.env.ATREST_TEST_ROOT ?? tmpdir(), 'cli-accounts-home-'));
-    env = {...process.env, HOME: home,
-           XDG_CONFIG_HOME: path.join(home, 'config')};
-    delete env.ATREST_CLIENT_SECRET;
-    cliJson(['login', '--service-principal', '-u', server.creds.clientId,
-             '-p', server.creds.clientSecret, '-t', server.creds.tenantId,
-             '--authority', server.origin('login'),
-             '--management-endpoint', server.origin('management')]);
+    login(server, 'cli-accounts-home-');
     cliJson(['group', 'create', '-n', rg, '-l', 'westeurope']);
     cliJson(['group', 'create', '-n', otherRg, '-l', 'westeurope']);
   });
@@ -261,15 +266,7 @@ describe('atrest cognitiveservices account deployment', () => {
   before(async () => {
     srv = await startServer();
     sub = srv.creds.subscriptionId;
-    const home = mkdtempSync(path.join(
-        process.env.ATREST_TEST_ROOT ?? tmpdir(), 'cli-deploy-home-'));
-    env = {...process.env, HOME: home,
-           XDG_CONFIG_HOME: path.join(home, 'config')};
-    delete env.ATREST_CLIENT_SECRET;
-    cliJson(['login', '--service-principal', '-u', srv.creds.clientId,
-             '-p', srv.creds.clientSecret, '-t', srv.creds.tenantId,
-             '--authority', srv.origin('login'),
-             '--management-endpoint', srv.origin('management')]);
+    login(srv, 'cli-deploy-home-');
     cliJson(['group', 'create', '-n', depRg, '-l', 'westeurope']);
     cliJson(account('create', '-n', depAccount, '-g', depRg,
                     '-l', 'westeurope'));
