@@ -254,6 +254,16 @@ http::Response MoveResources(http::Request& r, Services& s,
 
 // ---- accounts/{name}/deployments/{deployment} ----
 
+// The service keeps times as Unix seconds; ARM clients read ISO 8601.
+json DeploymentJson(json d) {
+  if (d.contains("systemData") && d["systemData"].is_object()) {
+    for (auto& [k, v] : d["systemData"].items()) {
+      if (v.is_number_integer()) v = Iso8601(v.get<int64_t>());
+    }
+  }
+  return d;
+}
+
 Result<store::Account> DeploymentAccount(const http::Request& r, Services& s,
                                          const identity::Caller& caller,
                                          bool write) {
@@ -271,7 +281,7 @@ http::Response PutDeployment(http::Request& r, Services& s,
   ARM_ASSIGN_OR_RETURN(
       auto put,
       s.deployments->Put(a, std::string(r.PathParam("deployment")), body));
-  return JsonResponse(put.second ? 201 : 200, put.first);
+  return JsonResponse(put.second ? 201 : 200, DeploymentJson(put.first));
 }
 
 // PATCH changes sku and tags only (the SDK's PatchResourceTagsAndSku).
@@ -287,7 +297,7 @@ http::Response PatchDeployment(http::Request& r, Services& s,
   if (body.is_object() && body.contains("sku")) merged["sku"] = body["sku"];
   if (body.is_object() && body.contains("tags")) merged["tags"] = body["tags"];
   ARM_ASSIGN_OR_RETURN(auto put, s.deployments->Put(a, name, merged));
-  return JsonResponse(200, put.first);
+  return JsonResponse(200, DeploymentJson(put.first));
 }
 
 http::Response GetDeployment(http::Request& r, Services& s,
@@ -296,7 +306,7 @@ http::Response GetDeployment(http::Request& r, Services& s,
                        DeploymentAccount(r, s, caller, false));
   ARM_ASSIGN_OR_RETURN(
       json d, s.deployments->Get(a, std::string(r.PathParam("deployment"))));
-  return JsonResponse(200, d);
+  return JsonResponse(200, DeploymentJson(std::move(d)));
 }
 
 http::Response ListDeployments(http::Request& r, Services& s,
@@ -304,6 +314,7 @@ http::Response ListDeployments(http::Request& r, Services& s,
   ARM_ASSIGN_OR_RETURN(store::Account a,
                        DeploymentAccount(r, s, caller, false));
   ARM_ASSIGN_OR_RETURN(std::vector<json> list, s.deployments->List(a));
+  for (json& d : list) d = DeploymentJson(std::move(d));
   return JsonResponse(200, {{"value", list}});
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/json_fields.h"
+#include "base/json_shape.h"
 #include "crypto/stream_format.h"
 #include "http/multipart.h"
 
@@ -28,7 +29,10 @@ http::Response OpenAiError(int status, std::string_view code,
               {"message", message},
               {"param", nullptr},
               {"type", type}}}};
-  http::Response r = http::Response::Json(status, j.dump());
+  // Messages may quote what the client sent (an id), which need not be
+  // UTF-8.
+  http::Response r = http::Response::Json(
+      status, j.dump(-1, ' ', false, json::error_handler_t::replace));
   // The openai clients retry 409, 429 and 5xx unless told not to.
   r.headers.Set("x-should-retry", "false");
   return r;
@@ -435,6 +439,13 @@ Result<size_t> LimitOf(const http::Request& r, size_t def, size_t max) {
 }
 
 Result<json> JsonRequestBody(const http::Request& r) {
+  // Bounds what parsing builds from a body of up to the route's limit.
+  if (ScanJsonShape(r.body, 64, 100000) != JsonShape::kOk) {
+    return Status(StatusCode::kInvalidArgument,
+                  "The request body nests deeper than 64 levels or holds more "
+                  "than 100000 values.",
+                  "invalidPayload");
+  }
   json body = json::parse(r.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     return Status(StatusCode::kInvalidArgument,
@@ -496,7 +507,13 @@ http::Response CancelJob(http::Request& r, Services& s,
 
 http::Response DeleteJob(http::Request& r, Services& s,
                          const store::Account& account) {
-  Status st = s.fine_tuning->Delete(account, std::string(r.PathParam("id")));
+  Status st = s.fine_tuning->Delete(
+      account, std::string(r.PathParam("id")),
+      [&](const std::string& name) -> Result<bool> {
+        ASSIGN_OR_RETURN(std::vector<std::string> using_it,
+                         s.deployments->UsingModel(account, name, true));
+        return !using_it.empty();
+      });
   if (!st.ok()) return FromStatus(st);
   return http::Response::Text(204, "");
 }
@@ -649,10 +666,9 @@ Result<training::GenerateOptions> ParseGenerate(const json& body) {
 
 std::string Sse(const json& j) { return "data: " + j.dump() + "\n\n"; }
 
-http::Response Complete(http::Request& r, Services& s,
-                        const store::Account& account,
+http::Response Complete(Services& s, const store::Account& account,
+                        const Result<json>& body,
                         const std::string& deployment) {
-  Result<json> body = JsonRequestBody(r);
   if (!body.ok()) return FromStatus(body.status());
   if (deployment.empty()) {
     return OpenAiError(400, "invalid_request_error",
@@ -747,14 +763,16 @@ http::Response Complete(http::Request& r, Services& s,
 // in the path and `model` in the body is ignored.
 http::Response DeploymentChat(http::Request& r, Services& s,
                               const store::Account& account) {
-  return Complete(r, s, account, std::string(r.PathParam("deployment")));
+  return Complete(s, account, JsonRequestBody(r),
+                  std::string(r.PathParam("deployment")));
 }
 
 // POST /openai/v1/chat/completions: `model` names the deployment.
 http::Response V1Chat(http::Request& r, Services& s,
                       const store::Account& account) {
-  json body = json::parse(r.body, nullptr, false);
-  return Complete(r, s, account, JsonString(body, "model"));
+  Result<json> body = JsonRequestBody(r);
+  return Complete(s, account, body,
+                  body.ok() ? JsonString(*body, "model") : std::string());
 }
 
 }  // namespace

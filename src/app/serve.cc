@@ -198,6 +198,7 @@ Status Run(const Config& config, std::ostream& out) {
   rt.deployments->Start();
   RETURN_IF_ERROR(rt.fine_tuning->Start());
   rt.accounts->SetOnDeleted([&rt](const std::string& uid) {
+    rt.fine_tuning->CancelAccount(uid);
     rt.deployments->ForgetAccount(uid);
     rt.files->DeleteAccountBlobs(uid);
   });

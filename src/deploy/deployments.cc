@@ -22,6 +22,9 @@ std::string Fold(std::string s) {
   return s;
 }
 
+// As Azure OpenAI's default quota of deployments per resource.
+constexpr size_t kMaxDeploymentsPerAccount = 32;
+
 bool ValidName(const std::string& name) {
   return !name.empty() && name.size() <= 64 &&
          std::all_of(name.begin(), name.end(), [](char c) {
@@ -81,14 +84,14 @@ void Deployments::Start() {
     uint64_t unloads = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      unloads = unloads_;
+      unloads = unloads_[row.account_uid];
     }
     // A deployment whose key is inaccessible now loads on a later request.
     Result<std::shared_ptr<const training::LanguageModel>> model =
         Load(*account, row.model_id);
     if (!model.ok()) continue;
     std::lock_guard<std::mutex> lock(mu_);
-    if (unloads_ != unloads) continue;
+    if (unloads_[row.account_uid] != unloads) continue;
     loaded_[KeyOf(row.account_uid, row.name)] = std::move(*model);
   }
 }
@@ -193,7 +196,7 @@ Result<std::pair<json, bool>> Deployments::Put(const store::Account& account,
   uint64_t unloads = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    unloads = unloads_;
+    unloads = unloads_[account.uid];
   }
   // Loading needs the key: refused while it is inaccessible.
   ASSIGN_OR_RETURN(std::shared_ptr<const training::LanguageModel> loaded,
@@ -217,6 +220,17 @@ Result<std::pair<json, bool>> Deployments::Put(const store::Account& account,
   RETURN_IF_ERROR(store_.Transact([&](store::Transaction& tx) -> Status {
     Result<store::DeploymentRow> old = tx.deployments().Get(account.uid, name);
     created = !old.ok();
+    if (created) {
+      ASSIGN_OR_RETURN(std::vector<store::DeploymentRow> all,
+                       tx.deployments().List(account.uid));
+      if (all.size() >= kMaxDeploymentsPerAccount) {
+        return Arm(StatusCode::kInvalidArgument, "QuotaExceeded",
+                   "An account holds at most " +
+                       std::to_string(kMaxDeploymentsPerAccount) +
+                       " deployments (each keeps its model in memory); "
+                       "delete one first.");
+      }
+    }
     if (old.ok()) {
       row.created_at = old->created_at;
       row.name = old->name;
@@ -227,7 +241,7 @@ Result<std::pair<json, bool>> Deployments::Put(const store::Account& account,
     std::lock_guard<std::mutex> lock(mu_);
     // Unloaded meanwhile (say the key was revoked): neither this model nor
     // one the deployment held before stays; it loads on a later request.
-    if (unloads_ == unloads) {
+    if (unloads_[account.uid] == unloads) {
       loaded_[KeyOf(account.uid, name)] = std::move(loaded);
     } else {
       loaded_.erase(KeyOf(account.uid, name));
@@ -280,7 +294,7 @@ Status Deployments::Delete(const store::Account& account,
       model = std::move(it->second);
       loaded_.erase(it);
     }
-    ++unloads_;
+    ++unloads_[account.uid];
   }
   // `model` goes here (or when the last request using it finishes), and
   // wipes what it learned.
@@ -288,7 +302,7 @@ Status Deployments::Delete(const store::Account& account,
 }
 
 Result<std::vector<std::string>> Deployments::UsingModel(
-    const store::Account& account, const std::string& model_id) {
+    const store::Account& account, const std::string& model_id, bool exact) {
   ASSIGN_OR_RETURN(std::vector<store::DeploymentRow> rows,
                    store_.ReadResult([&](store::Transaction& tx) {
                      return tx.deployments().List(account.uid);
@@ -296,7 +310,8 @@ Result<std::vector<std::string>> Deployments::UsingModel(
   std::vector<std::string> out;
   for (const store::DeploymentRow& r : rows) {
     if (r.model_id == model_id ||
-        r.model_id.compare(0, model_id.size() + 1, model_id + ":") == 0) {
+        (!exact &&
+         r.model_id.compare(0, model_id.size() + 1, model_id + ":") == 0)) {
       out.push_back(r.name);
     }
   }
@@ -310,7 +325,7 @@ Result<std::shared_ptr<const training::LanguageModel>> Deployments::Model(
     std::lock_guard<std::mutex> lock(mu_);
     auto it = loaded_.find(KeyOf(account.uid, name));
     if (it != loaded_.end()) return it->second;
-    unloads = unloads_;
+    unloads = unloads_[account.uid];
   }
   Result<store::DeploymentRow> row =
       store_.ReadResult([&](store::Transaction& tx) {
@@ -339,7 +354,7 @@ Result<std::shared_ptr<const training::LanguageModel>> Deployments::Model(
   }
   std::lock_guard<std::mutex> lock(mu_);
   // Unloaded while this request loaded it: it serves this request only.
-  if (unloads_ != unloads) return std::move(*model);
+  if (unloads_[account.uid] != unloads) return std::move(*model);
   auto [it, inserted] =
       loaded_.emplace(KeyOf(account.uid, name), std::move(*model));
   return it->second;
@@ -348,7 +363,7 @@ Result<std::shared_ptr<const training::LanguageModel>> Deployments::Model(
 void Deployments::ForgetAccount(const std::string& uid) {
   std::vector<std::shared_ptr<const training::LanguageModel>> gone;
   std::lock_guard<std::mutex> lock(mu_);
-  ++unloads_;
+  ++unloads_[uid];
   for (auto it = loaded_.begin(); it != loaded_.end();) {
     if (it->first.first == uid) {
       gone.push_back(std::move(it->second));

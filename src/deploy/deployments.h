@@ -62,9 +62,11 @@ class Deployments {
   // Removes the row and unloads (zeroizes) the model.
   Status Delete(const store::Account& account, const std::string& name);
 
-  // Names of the account's deployments of `model_id` (or its checkpoints).
+  // Names of the account's deployments of `model_id` (or, unless `exact`,
+  // of its checkpoints by their model names).
   Result<std::vector<std::string>> UsingModel(const store::Account& account,
-                                              const std::string& model_id);
+                                              const std::string& model_id,
+                                              bool exact = false);
 
   // The deployment's loaded model, loading it if needed. NotFound with
   // reason "DeploymentNotFound" when there is no such deployment.
@@ -94,10 +96,11 @@ class Deployments {
 
   mutable std::mutex mu_;
   std::map<Key, std::shared_ptr<const training::LanguageModel>> loaded_;
-  // Bumped by every unload (Delete, ForgetAccount, revocation). A load that
-  // began before an unload does not put its model in loaded_, so an unload
-  // cannot be undone by a load that was in flight. Guarded by mu_.
-  uint64_t unloads_ = 0;
+  // Per account uid, bumped by every unload (Delete, ForgetAccount,
+  // revocation). A load that began before an unload of its account does not
+  // put its model in loaded_, so an unload cannot be undone by a load that
+  // was in flight. Guarded by mu_.
+  std::map<std::string, uint64_t> unloads_;
   int listener_ = -1;  // AccountKeys' id of OnKeyState, once Start() ran.
 };
 

@@ -282,6 +282,27 @@ TEST_F(DeploymentsTest, CheckpointsAreDeployable) {
                        deployments_->Model(account_, "early"));
   ASSERT_NE(model, nullptr);
   EXPECT_GT(model->memory_bytes(), 0u);
+
+  // By the checkpoint's id too ("ftchkpt-...", reference §3.3).
+  ASSERT_OK_AND_ASSIGN(finetune::Page checkpoints,
+                       ft_->Checkpoints(account_, trained_.job, "", 100));
+  ASSERT_FALSE(checkpoints.data.empty());
+  const std::string id = checkpoints.data.back()["id"];
+  ASSERT_OK(deployments_->Put(account_, "by-id", Body(id)));
+  EXPECT_OK(deployments_->Model(account_, "by-id"));
+  // A job whose checkpoint is deployed keeps its checkpoints.
+  auto deployed = [&](const std::string& name) -> Result<bool> {
+    ASSIGN_OR_RETURN(std::vector<std::string> using_it,
+                     deployments_->UsingModel(account_, name, true));
+    return !using_it.empty();
+  };
+  EXPECT_REFUSED(ft_->Delete(account_, trained_.job, deployed),
+                 StatusCode::kAborted, "conflict");
+  ASSERT_OK(deployments_->Delete(account_, "by-id"));
+  EXPECT_REFUSED(ft_->Delete(account_, trained_.job, deployed),
+                 StatusCode::kAborted, "conflict");  // "early" still is.
+  ASSERT_OK(deployments_->Delete(account_, "early"));
+  EXPECT_OK(ft_->Delete(account_, trained_.job, deployed));
 }
 
 // ======================= Key state =======================

@@ -547,8 +547,15 @@ Result<json> FineTuning::Cancel(const store::Account& account,
   return Get(account, id);
 }
 
-Status FineTuning::Delete(const store::Account& account,
-                          const std::string& id) {
+void FineTuning::CancelAccount(const std::string& uid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, r] : running_) {
+    if (r->account_uid == uid) r->cancelled = true;
+  }
+}
+
+Status FineTuning::Delete(const store::Account& account, const std::string& id,
+                          const DeployedCheck& deployed) {
   ASSIGN_OR_RETURN(store::FineTuningJobRow row, GetRow(account, id));
   if (!Terminal(row.status)) {
     return Status(StatusCode::kFailedPrecondition,
@@ -558,6 +565,18 @@ Status FineTuning::Delete(const store::Account& account,
   }
   ASSIGN_OR_RETURN(std::vector<store::StoredObject> checkpoints,
                    Objects(account, "checkpoint", id));
+  for (const store::StoredObject& c : checkpoints) {
+    if (deployed == nullptr) break;
+    for (const std::string& name : {c.filename, c.id}) {
+      ASSIGN_OR_RETURN(bool in_use, deployed(name));
+      if (in_use) {
+        return Status(StatusCode::kAborted,
+                      "The checkpoint " + name + " of job " + id +
+                          " is deployed; delete its deployment first.",
+                      "conflict");
+      }
+    }
+  }
   for (const store::StoredObject& c : checkpoints) {
     RETURN_IF_ERROR(files_.DeleteObject(account, "checkpoint", c.id));
   }
@@ -728,6 +747,12 @@ Result<store::StoredObject> FineTuning::FindDeployable(
   if (model.ok() || model.status().code() != StatusCode::kNotFound) {
     return model;
   }
+  // A checkpoint by its id ("ftchkpt-..."), as Azure deploys them too.
+  Result<store::StoredObject> checkpoint =
+      files_.GetObject(account, "checkpoint", name);
+  if (checkpoint.ok() || checkpoint.status().code() != StatusCode::kNotFound) {
+    return checkpoint;
+  }
   const size_t colon = name.find(":ckpt-step-");
   if (colon != std::string::npos) {
     ASSIGN_OR_RETURN(std::vector<store::StoredObject> rows,
@@ -787,7 +812,12 @@ Result<std::optional<store::FineTuningJobRow>> FineTuning::Claim() {
     job.updated_at = Now();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      running_[job.id] = std::make_shared<Running>();
+      // Stop() cancels what is in running_; a job claimed after it would
+      // run to its end.
+      if (stopping_) return std::optional<store::FineTuningJobRow>();
+      auto r = std::make_shared<Running>();
+      r->account_uid = job.account_uid;
+      running_[job.id] = std::move(r);
     }
     Status s = store_.Transact([&](store::Transaction& tx) {
       return tx.jobs().Update(job, kPending);
@@ -812,10 +842,16 @@ void FineTuning::Finish(store::FineTuningJobRow& job, json& j,
   job.job_json = j.dump();
   job.updated_at = Now();
   const store::JobEventRow event = EventRow(job, level, message);
-  (void)store_.Transact([&](store::Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.jobs().Update(job));
-    return tx.jobs().AddEvent(event).status();
-  });
+  // A job must not stay "running" because one write failed: a few tries
+  // (Transact already retries conflicts; this covers a busy disk).
+  Status written;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    written = store_.Transact([&](store::Transaction& tx) -> Status {
+      RETURN_IF_ERROR(tx.jobs().Update(job));
+      return tx.jobs().AddEvent(event).status();
+    });
+    if (written.ok() || written.code() == StatusCode::kNotFound) break;
+  }
 }
 
 void FineTuning::Fail(store::FineTuningJobRow& job, json& j,
@@ -844,7 +880,12 @@ void FineTuning::Run(store::FineTuningJobRow job) {
       store_.ReadResult([&](store::Transaction& tx) {
         return tx.accounts().GetByUid(job.account_uid);
       });
-  if (!account.ok()) {  // The account went while the job waited.
+  if (!account.ok()) {
+    // An account deleted while the job waited took the job's row with it;
+    // anything else fails the job rather than leaving it running.
+    if (account.status().code() != StatusCode::kNotFound) {
+      Fail(job, j, account.status());
+    }
     finished();
     return;
   }

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -104,7 +105,13 @@ class FineTuning {
   Result<nlohmann::json> Cancel(const store::Account& account,
                                 const std::string& id);
   // Finished jobs only; takes its events and checkpoints, not its model.
-  Status Delete(const store::Account& account, const std::string& id);
+  // `deployed` says whether a checkpoint (by its id or model name) is
+  // deployed; a job with a deployed checkpoint is not deleted (Conflict).
+  using DeployedCheck = std::function<Result<bool>(const std::string& name)>;
+  Status Delete(const store::Account& account, const std::string& id,
+                const DeployedCheck& deployed = nullptr);
+  // Stops the running jobs of the account `uid` (a deleted account).
+  void CancelAccount(const std::string& uid);
   Result<Page> Events(const store::Account& account, const std::string& id,
                       const std::string& after, size_t limit);
   Result<Page> Checkpoints(const store::Account& account, const std::string& id,
@@ -127,6 +134,7 @@ class FineTuning {
 
  private:
   struct Running {
+    std::string account_uid;
     std::atomic<bool> cancelled{false};
     // Set (with `cancelled`) by Stop: the job fails as interrupted rather
     // than ending as cancelled by its user.

@@ -747,6 +747,10 @@ describe('the fine-tuning walk', () => {
   test('a checkpoint deploys too', async () => {
     const d = await deploy(arm, name, `${dep}-ckpt`, checkpoint);
     assert.equal(d.properties.model.name, checkpoint);
+    // systemData times are ISO 8601 on the wire: the SDK reads them as dates
+    // of this decade, not of 1970.
+    assert.ok(d.systemData.createdAt.getUTCFullYear() >= 2025,
+              String(d.systemData.createdAt));
     const c = await ask(acct.azure, `${dep}-ckpt`, FAQ[2][0]);
     assert.equal(c.choices[0].message.role, 'assistant');
     assert.ok(c.choices[0].message.content.length > 0);
@@ -907,9 +911,14 @@ describe('the fine-tuning walk', () => {
     assert.equal((await acct.azure.models.retrieve(model)).id, model);
     await arm.cs.deployments.beginDeleteAndWait(arm.group, name, dep);
     await armRefused(arm.cs.deployments.get(arm.group, name, dep), 404);
-    // Its checkpoint is still deployed.
+    // Its checkpoint is still deployed: neither the model nor the job (which
+    // would take its checkpoints) goes.
     await refused(acct.azure.models.delete(model), 409, 'conflict',
                   'model delete while a checkpoint is deployed');
+    const jobDelete = await raw(acct, dated(`fine_tuning/jobs/${job.id}`),
+                                {method: 'DELETE'});
+    assert.equal(jobDelete.status, 409, jobDelete.text);
+    assert.equal(jobDelete.json.error.code, 'conflict');
     await arm.cs.deployments.beginDeleteAndWait(arm.group, name,
                                                 `${dep}-ckpt`);
     await refused(ask(acct.azure, dep, FAQ[0][0]), 404, 'DeploymentNotFound',
