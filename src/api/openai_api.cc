@@ -159,6 +159,21 @@ http::Handler Route(FileHandler fn, Services& s, bool dated) {
   };
 }
 
+// A "limit" query parameter: `def` when absent, else 1 to `max`.
+Result<size_t> LimitOf(const http::Request& r, size_t def, size_t max) {
+  auto l = r.Query("limit");
+  if (!l) return def;
+  size_t limit = 0;
+  auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+  if (ec != std::errc() || ptr != l->data() + l->size() || limit < 1 ||
+      limit > max) {
+    return Status(StatusCode::kInvalidArgument,
+                  "limit must be an integer from 1 to " + std::to_string(max),
+                  "invalidPayload");
+  }
+  return limit;
+}
+
 http::Response ListFiles(http::Request& r, Services& s,
                          const store::Account& account) {
   files::FileService::ListQuery q;
@@ -170,16 +185,9 @@ http::Response ListFiles(http::Request& r, Services& s,
     }
     q.ascending = *o == "asc";
   }
-  if (auto l = r.Query("limit")) {
-    size_t limit = 0;
-    auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-    if (ec != std::errc() || ptr != l->data() + l->size() || limit < 1 ||
-        limit > 10000) {
-      return OpenAiError(400, "invalidPayload",
-                         "limit must be an integer from 1 to 10000");
-    }
-    q.limit = limit;
-  }
+  Result<size_t> limit = LimitOf(r, q.limit, 10000);
+  if (!limit.ok()) return FromStatus(limit.status());
+  q.limit = *limit;
   Result<files::FileService::Page> page = s.files->List(account, q);
   if (!page.ok()) return FromStatus(page.status());
   json data = json::array();
@@ -422,21 +430,6 @@ http::Response FileContent(http::Request& r, Services& s,
 }
 
 // ---- Fine-tuning jobs (reference §1.5) ----
-
-// A "limit" query parameter: `def` when absent, else 1 to `max`.
-Result<size_t> LimitOf(const http::Request& r, size_t def, size_t max) {
-  auto l = r.Query("limit");
-  if (!l) return def;
-  size_t limit = 0;
-  auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-  if (ec != std::errc() || ptr != l->data() + l->size() || limit < 1 ||
-      limit > max) {
-    return Status(StatusCode::kInvalidArgument,
-                  "limit must be an integer from 1 to " + std::to_string(max),
-                  "invalidPayload");
-  }
-  return limit;
-}
 
 Result<json> JsonRequestBody(const http::Request& r) {
   // Bounds what parsing builds from a body of up to the route's limit.

@@ -40,11 +40,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Bytes of model read from fd 3 per read().
 constexpr size_t kModelChunk = 256 * 1024;
 
-std::string ErrnoText(int err) {
-  char buf[256] = {};
-  return strerror_r(err, buf, sizeof(buf));  // GNU variant.
-}
-
 Status Violation(std::string what) { return InternalError(std::move(what)); }
 
 // Maps the trainer's "error" message to the Status Train returns.

@@ -23,11 +23,6 @@ namespace {
 // The longest a write waits before looking at stop_ again.
 constexpr std::chrono::milliseconds kTick{100};
 
-std::string ErrnoText(int err) {
-  char buf[256] = {};
-  return strerror_r(err, buf, sizeof(buf));  // GNU variant.
-}
-
 }  // namespace
 
 std::string TrainerHeaderLine(const TrainingRequest& r) {

@@ -29,12 +29,6 @@ namespace {
 // How often Terminate looks whether the child has exited.
 constexpr std::chrono::milliseconds kExitPoll{5};
 
-std::string ErrnoText(int err) {
-  char buf[256] = {};
-  // GNU strerror_r returns the text (maybe not in buf).
-  return strerror_r(err, buf, sizeof(buf));
-}
-
 // On Linux the descriptor is released even when close() reports EINTR.
 void CloseFd(int fd) { (void)::close(fd); }
 
@@ -218,6 +212,12 @@ ExitStatus TrainerProcess::Reap() {
     exit_status_ = {.exited = false, .signal = WTERMSIG(status)};
   }
   return exit_status_;
+}
+
+std::string ErrnoText(int err) {
+  char buf[256] = {};
+  // GNU strerror_r returns the text (maybe not in buf).
+  return strerror_r(err, buf, sizeof(buf));
 }
 
 }  // namespace atrest::training

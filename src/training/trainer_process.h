@@ -125,6 +125,9 @@ class TrainerProcess {
   UniqueFd stderr_;
 };
 
+// The text of errno value `err` ("Broken pipe"), for error messages.
+std::string ErrnoText(int err);
+
 }  // namespace atrest::training
 
 #endif  // ATREST_TRAINING_TRAINER_PROCESS_H_
