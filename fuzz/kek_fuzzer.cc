@@ -51,7 +51,8 @@ void FuzzVaultAnswers(const std::string& text) {
 }
 
 void FuzzEncryption(const std::string& text) {
-  nlohmann::json j = ParseJsonOrDiscarded(text, kRequestJsonLimits);
+  nlohmann::json j =
+      atrest::ParseJsonOrDiscarded(text, atrest::kRequestJsonLimits);
   if (!j.is_discarded()) {
     Result<EncryptionSettings> e = EncryptionSettings::FromArm(j);
     if (e.ok()) {

@@ -18,6 +18,10 @@ Status CheckShape(std::string_view s, const JsonLimits& limits) {
   bool in_string = false;
   bool escaped = false;
   for (char c : s) {
+    // A NUL byte is never JSON (strings must escape it), and nlohmann's
+    // lexer takes it for the end of the input: "1\0<anything>" would parse
+    // as 1.
+    if (c == '\0') return Refused("not valid JSON");
     if (in_string) {
       if (escaped) {
         escaped = false;

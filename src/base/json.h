@@ -34,18 +34,18 @@ namespace atrest {
 // Bounds on one JSON text. A value is a scalar, an array or an object; the
 // count is an upper bound (one plus one per '[', '{' or ',' outside strings),
 // so "[1,2]" counts 3.
+// The defaults are those of request bodies (kRequestJsonLimits).
 struct JsonLimits {
-  size_t max_bytes = 0;
-  int max_depth = 0;  // Arrays and objects nested in one another.
-  int64_t max_values = 0;
+  size_t max_bytes = 4 << 20;
+  int max_depth = 64;  // Arrays and objects nested in one another.
+  int64_t max_values = 100'000;
 };
 
 // Request bodies of every surface (ARM, Key Vault, Azure OpenAI) and answers
 // of external key vaults. The deepest body a real client sends is an ARM
 // vault PUT (properties.accessPolicies[].permissions.keys[], 6 levels); a
 // chat example with tools and JSON schemas stays well under 64.
-inline constexpr JsonLimits kRequestJsonLimits{
-    .max_bytes = 4 << 20, .max_depth = 64, .max_values = 100'000};
+inline constexpr JsonLimits kRequestJsonLimits{};
 
 // JSON that atrest wrote itself earlier (store rows, sealed metadata, CLI
 // profiles, the server's answers to the CLI). Built from bounded requests
@@ -64,7 +64,7 @@ inline constexpr JsonLimits kTokenJsonLimits{
 // and never quotes the text:
 //   "JSON larger than N bytes", "JSON nested deeper than N levels",
 //   "JSON has more than N values", "not valid JSON" (syntax, invalid UTF-8
-//   inside a string, a number beyond a double, trailing bytes).
+//   inside a string, a number beyond a double, trailing bytes, a NUL byte).
 // Strings of a parsed value are always valid UTF-8.
 Result<nlohmann::json> ParseJson(std::string_view text,
                                  const JsonLimits& limits);

@@ -84,6 +84,17 @@ TEST(ParseJsonTest, RefusesWhatIsNotJson) {
   }
 }
 
+// nlohmann's lexer reads a NUL as the end of the input, which would make
+// "1\0<anything>" parse as 1; no JSON text holds a raw NUL.
+TEST(ParseJsonTest, RefusesNulBytesWhereverTheyAre) {
+  for (const std::string_view text :
+       {std::string_view("1\0x", 3), std::string_view("{\"a\":1}\0]]]", 11),
+        std::string_view("[\"a\0\"]", 6), std::string_view("\0", 1)}) {
+    EXPECT_EQ(MessageOf(text, kRequestJsonLimits), "not valid JSON");
+  }
+  EXPECT_OK(ParseJson(R"(["a\u0000"])", kRequestJsonLimits));  // Escaped.
+}
+
 TEST(ParseJsonTest, ObjectsOnlyWhenAsked) {
   EXPECT_OK(ParseJson("[1]", kSmall));
   Result<json> r = ParseJsonObject("[1]", kSmall);
