@@ -18,6 +18,7 @@
 #include <string>
 
 #include "accounts/account_keys.h"
+#include "base/json.h"
 #include "fuzz_check.h"
 #include "keys/keyvault_client.h"
 
@@ -50,7 +51,8 @@ void FuzzVaultAnswers(const std::string& text) {
 }
 
 void FuzzEncryption(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json j =
+      atrest::ParseJsonOrDiscarded(text, atrest::kRequestJsonLimits);
   if (!j.is_discarded()) {
     Result<EncryptionSettings> e = EncryptionSettings::FromArm(j);
     if (e.ok()) {

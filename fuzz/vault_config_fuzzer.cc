@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/json.h"
 #include "fuzz_check.h"
 #include "vault/config.h"
 
@@ -25,7 +26,8 @@ namespace atrest::vault {
 namespace {
 
 void FuzzVaultProperties(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  // As the ARM surface reads a body: through the one entry point.
+  nlohmann::json j = ParseJsonOrDiscarded(text, kRequestJsonLimits);
   if (j.is_discarded()) return;
   Result<vault::VaultProperties> p = ApplyVaultProperties(j, {});
   if (!p.ok()) {
@@ -44,7 +46,7 @@ void FuzzVaultProperties(const std::string& text) {
 }
 
 void FuzzRotationPolicy(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json j = ParseJsonOrDiscarded(text, kRequestJsonLimits);
   if (j.is_discarded()) return;
   Result<vault::RotationPolicy> p = ParseRotationPolicy(j);
   if (!p.ok()) return;
@@ -55,7 +57,7 @@ void FuzzRotationPolicy(const std::string& text) {
   }
   FUZZ_CHECK(rotate <= 1 && notify == 1);
   Result<vault::RotationPolicy> stored =
-      ParseRotationPolicyStoreJson(RotationPolicyStoreJson(*p).dump());
+      ParseRotationPolicyStoreJson(DumpJson(RotationPolicyStoreJson(*p)));
   FUZZ_CHECK(stored.ok() && *stored == *p);
 }
 

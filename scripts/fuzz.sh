@@ -28,6 +28,8 @@ ALL_TARGETS=(
   "kek_fuzzer:kek:8192"
   "trainer_message_fuzzer:trainer_message:8192"
   "model_fuzzer:model:16384"
+  "json_fuzzer:json:16384"
+  "names_fuzzer:names:1024"
 )
 
 selected=("$@")

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/json.h"
 #include "base/json_fields.h"
 #include "crypto/random.h"
 #include "resources/resource_manager.h"
@@ -64,7 +65,7 @@ json KekJson(const Kek& k) {
 }
 
 Result<Kek> ParseKek(const std::string& text) {
-  json j = json::parse(text, nullptr, false);
+  json j = ParseJsonOrDiscarded(text, kStoredJsonLimits);
   if (!j.is_object()) return DataLossError("account key reference is corrupt");
   Kek k;
   if (JsonString(j, "source") == "service") return k;
@@ -264,7 +265,7 @@ json KeyStatus::ToJson() const {
 
 KeyStatus KeyStatus::FromJson(std::string_view text) {
   KeyStatus s;
-  json j = json::parse(text, nullptr, false);
+  json j = ParseJsonOrDiscarded(text, kStoredJsonLimits);
   if (!j.is_object()) return s;
   s.state =
       JsonString(j, "state") == "inaccessible" ? "inaccessible" : "active";
@@ -329,7 +330,7 @@ Result<WrappedAek> AccountKeys::NewServiceManaged(const std::string& uid) {
   crypto::SecretBytes aek = crypto::NewAes256Key();
   ASSIGN_OR_RETURN(Bytes wrapped,
                    crypto::WrapKey(*service_kek_, aek, AekAad(uid)));
-  return WrappedAek{KekJson(Kek{}).dump(), std::move(wrapped), ""};
+  return WrappedAek{DumpJson(KekJson(Kek{})), std::move(wrapped), ""};
 }
 
 keys::KeyVaultClient::TokenSource AccountKeys::Tokens(
@@ -379,7 +380,7 @@ Result<WrappedAek> AccountKeys::Rewrap(const store::Account& account,
   if (!target.customer_managed()) {
     ASSIGN_OR_RETURN(Bytes wrapped, crypto::WrapKey(*service_kek_, *current,
                                                     AekAad(account.uid)));
-    return WrappedAek{KekJson(Kek{}).dump(), std::move(wrapped), ""};
+    return WrappedAek{DumpJson(KekJson(Kek{})), std::move(wrapped), ""};
   }
 
   if (!target.identity_client_id.empty()) {
@@ -474,7 +475,7 @@ Result<WrappedAek> AccountKeys::Rewrap(const store::Account& account,
       WrapAndProve(key->id, *current, account.identity_principal_id, tokens));
   const keys::VaultKeyId& use = wrapped.first;
   Kek kek{.service = false, .id = use};
-  return WrappedAek{KekJson(kek).dump(), std::move(wrapped.second),
+  return WrappedAek{DumpJson(KekJson(kek)), std::move(wrapped.second),
                     use.version};
 }
 
@@ -549,7 +550,7 @@ Result<crypto::SecretBytes> AccountKeys::Unwrap(const store::Account& account,
   ASSIGN_OR_RETURN(crypto::SecretBytes aek, UnwrapStored(account));
   if (!follow_versions) return aek;
   Result<EncryptionSettings> settings = EncryptionSettings::FromArm(
-      json::parse(account.encryption_json, nullptr, false));
+      ParseJsonOrDiscarded(account.encryption_json, kStoredJsonLimits));
   ASSIGN_OR_RETURN(Kek kek, ParseKek(account.kek_json));
   if (kek.service || !settings.ok() || !settings->key_version.empty()) {
     return aek;
@@ -578,7 +579,7 @@ Result<crypto::SecretBytes> AccountKeys::Unwrap(const store::Account& account,
         old_wrapped) {
       return Status::Ok();  // Changed meanwhile; the next check sees it.
     }
-    row.kek_json = KekJson(next).dump();
+    row.kek_json = DumpJson(KekJson(next));
     row.wrapped_aek = wrapped->second;
     row.updated_at = Now();
     return tx.accounts().Update(row);
@@ -629,7 +630,7 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
   if (!changed) return;
   Status s = store_.Transact([&](store::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(store::Account row, tx.accounts().GetByUid(account.uid));
-    row.key_status_json = next.ToJson().dump();
+    row.key_status_json = DumpJson(next.ToJson());
     return tx.accounts().Update(row);
   });
   (void)s;  // The in-memory state is authoritative; the row is a record.

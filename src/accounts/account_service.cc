@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "base/base64.h"
+#include "base/json.h"
 #include "base/json_fields.h"
 #include "crypto/random.h"
 
@@ -92,7 +93,7 @@ int64_t AccountService::Now() const {
 Result<Bytes> AccountService::SealKeys(const std::string& uid,
                                        const ApiKeys& keys) {
   json j = {{"key1", keys.key1}, {"key2", keys.key2}};
-  std::string text = j.dump();
+  std::string text = DumpJson(j);
   Result<Bytes> sealed = api_key_seal_->Encrypt(
       ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
       Aad(uid));
@@ -104,7 +105,7 @@ Result<ApiKeys> AccountService::OpenKeys(const store::Account& row) {
   ASSIGN_OR_RETURN(crypto::SecretBytes plain,
                    api_key_seal_->Decrypt(row.sealed_api_keys, Aad(row.uid)));
   ByteView v = plain.RevealSecret();
-  json j = json::parse(std::string(v.begin(), v.end()), nullptr, false);
+  json j = ParseJsonOrDiscarded(AsString(v), kStoredJsonLimits);
   if (!j.is_object()) return DataLossError("account API keys are corrupt");
   return ApiKeys{JsonString(j, "key1"), JsonString(j, "key2")};
 }
@@ -117,16 +118,17 @@ Result<AccountInfo> AccountService::ToInfo(const store::Account& row) {
                      return tx.subscriptions().Get(row.subscription_id);
                    }));
   info.tenant_id = sub.tenant_id;
-  json tags = json::parse(row.tags_json, nullptr, false);
+  json tags = ParseJsonOrDiscarded(row.tags_json, kStoredJsonLimits);
   if (tags.is_object()) {
     for (const auto& [k, v] : tags.items()) {
       if (v.is_string()) info.tags[k] = v.get<std::string>();
     }
   }
-  info.properties = json::parse(row.properties_json, nullptr, false);
+  info.properties =
+      ParseJsonOrDiscarded(row.properties_json, kStoredJsonLimits);
   if (!info.properties.is_object()) info.properties = json::object();
   Result<EncryptionSettings> enc = EncryptionSettings::FromArm(
-      json::parse(row.encryption_json, nullptr, false));
+      ParseJsonOrDiscarded(row.encryption_json, kStoredJsonLimits));
   if (enc.ok()) info.encryption = *enc;
   info.key_status = keys_.StatusOf(row);
   if (!row.identity_principal_id.empty()) {
@@ -206,11 +208,11 @@ Result<AccountInfo> AccountService::Apply(const identity::Caller& caller,
     row.sku = "S0";
     row.tags_json = "{}";
     row.properties_json = "{}";
-    row.encryption_json = EncryptionSettings().ToArm().dump();
+    row.encryption_json = DumpJson(EncryptionSettings().ToArm());
     row.created_at = Now();
     KeyStatus status;
     status.since = row.created_at;
-    row.key_status_json = status.ToJson().dump();
+    row.key_status_json = DumpJson(status.ToJson());
     ASSIGN_OR_RETURN(ApiKeys keys,
                      (Result<ApiKeys>(ApiKeys{NewApiKey(), NewApiKey()})));
     ASSIGN_OR_RETURN(row.sealed_api_keys, SealKeys(row.uid, keys));
@@ -228,13 +230,14 @@ Result<AccountInfo> AccountService::Apply(const identity::Caller& caller,
     row.kind = *update.kind;
   }
   if (update.sku) row.sku = *update.sku;
-  if (update.tags) row.tags_json = json(*update.tags).dump();
+  if (update.tags) row.tags_json = DumpJson(json(*update.tags));
   if (is_put || !update.properties.empty()) {
-    json props = is_put ? json::object()
-                        : json::parse(row.properties_json, nullptr, false);
+    json props =
+        is_put ? json::object()
+               : ParseJsonOrDiscarded(row.properties_json, kStoredJsonLimits);
     if (!props.is_object()) props = json::object();
     for (const auto& [k, v] : update.properties.items()) props[k] = v;
-    row.properties_json = props.dump();
+    row.properties_json = DumpJson(props);
   }
 
   // The identity first: a key set in the same request uses the new one.
@@ -276,7 +279,7 @@ Result<AccountInfo> AccountService::Apply(const identity::Caller& caller,
 
   if (update.encryption) {
     Result<EncryptionSettings> current = EncryptionSettings::FromArm(
-        json::parse(row.encryption_json, nullptr, false));
+        ParseJsonOrDiscarded(row.encryption_json, kStoredJsonLimits));
     const bool same = current.ok() && *current == *update.encryption &&
                       !update.encryption->customer_managed();
     if (!same) {
@@ -294,7 +297,7 @@ Result<AccountInfo> AccountService::Apply(const identity::Caller& caller,
             keys::VaultKeyId::NormalizeVaultUri(stored.key_vault_uri);
         if (uri.ok()) stored.key_vault_uri = *uri;
       }
-      row.encryption_json = stored.ToArm().dump();
+      row.encryption_json = DumpJson(stored.ToArm());
     }
   }
   row.updated_at = Now();

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "api/arm.h"
+#include "base/json.h"
 #include "base/json_fields.h"
 
 namespace atrest::api {
@@ -85,7 +86,7 @@ json AccountJson(const Services& s, const AccountInfo& a) {
 }
 
 http::Response JsonResponse(int status, const json& j) {
-  return http::Response::Json(status, j.dump());
+  return http::Response::Json(status, DumpJson(j));
 }
 
 Result<accounts::AccountUpdate> ParseUpdate(const json& body, bool is_put) {

@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "base/json.h"
+
 namespace atrest::api {
 namespace {
 
@@ -132,12 +134,12 @@ Result<identity::Caller> AuthenticateArm(http::Request& request,
 }
 
 Result<nlohmann::json> JsonBody(const http::Request& request) {
-  nlohmann::json j = nlohmann::json::parse(request.body, nullptr,
-                                           /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
+  Result<nlohmann::json> j = ParseJsonObject(request.body, kRequestJsonLimits);
+  if (!j.ok()) {
     return Status(StatusCode::kInvalidArgument,
                   "The request content was invalid and could not be "
-                  "deserialized: the body must be a JSON object.",
+                  "deserialized: the body must be a JSON object (" +
+                      j.status().message() + ").",
                   "InvalidRequestContent");
   }
   return j;

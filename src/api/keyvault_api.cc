@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/base64.h"
+#include "base/json.h"
 #include "crypto/jwk.h"
 #include "http/headers.h"
 
@@ -32,7 +33,7 @@ http::Response KvErrorResponse(const Status& status) {
                          : status.message();
   json error = {{"code", code}, {"message", message}};
   if (!inner.empty()) error["innererror"] = {{"code", inner}};
-  return http::Response::Json(http_status, json{{"error", error}}.dump());
+  return http::Response::Json(http_status, DumpJson(json{{"error", error}}));
 }
 
 Status Bad(std::string message) {
@@ -140,9 +141,10 @@ http::Handler KvRoute(KvHandler fn, Services& services) {
 }
 
 Result<json> Body(const http::Request& r) {
-  json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Bad("The request body must be a JSON object.");
+  Result<json> j = ParseJsonObject(r.body, kRequestJsonLimits);
+  if (!j.ok()) {
+    return Bad("The request body must be a JSON object (" +
+               j.status().message() + ").");
   }
   return j;
 }
@@ -258,7 +260,9 @@ json ItemJson(const KvContext& c, const vault::KeyBundle& b,
   return out;
 }
 
-http::Response Ok(const json& j) { return http::Response::Json(200, j.dump()); }
+http::Response Ok(const json& j) {
+  return http::Response::Json(200, DumpJson(j));
+}
 
 std::string Name(const http::Request& r) {
   return std::string(r.PathParam("name"));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/arm.h"
+#include "base/json.h"
 #include "vault/config.h"
 #include "vault/vault_service.h"
 
@@ -103,7 +104,7 @@ json GenericResourceJson(const VaultInfo& v) {
 }
 
 http::Response JsonResponse(int status, const json& j) {
-  return http::Response::Json(status, j.dump());
+  return http::Response::Json(status, DumpJson(j));
 }
 
 json List(json items) { return {{"value", std::move(items)}}; }

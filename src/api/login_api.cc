@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
 #include "http/query.h"
 
 namespace atrest::api {
@@ -16,7 +17,7 @@ http::Response OAuthError(int status, const std::string& error, int aadsts,
                {"error_description",
                 "AADSTS" + std::to_string(aadsts) + ": " + description},
                {"error_codes", json::array({aadsts})}};
-  http::Response r = http::Response::Json(status, body.dump());
+  http::Response r = http::Response::Json(status, DumpJson(body));
   r.headers.Set("Cache-Control", "no-store");
   return r;
 }
@@ -33,14 +34,14 @@ http::Response OpenIdConfiguration(http::Request& req, Services& s) {
   Result<json> jwks = s.identity.Jwks(tenant);  // Also proves the tenant.
   if (!jwks.ok()) return TenantNotFound(tenant);
   return http::Response::Json(200,
-                              s.identity.OpenIdConfiguration(tenant).dump());
+                              DumpJson(s.identity.OpenIdConfiguration(tenant)));
 }
 
 http::Response Keys(http::Request& req, Services& s) {
   std::string tenant(req.PathParam("tenant"));
   Result<json> jwks = s.identity.Jwks(tenant);
   if (!jwks.ok()) return TenantNotFound(tenant);
-  return http::Response::Json(200, jwks->dump());
+  return http::Response::Json(200, DumpJson(*jwks));
 }
 
 http::Response Token(http::Request& req, Services& s) {
@@ -108,7 +109,7 @@ http::Response Token(http::Request& req, Services& s) {
                {"expires_in", token->expires_in},
                {"ext_expires_in", token->expires_in},
                {"access_token", token->token}};
-  http::Response r = http::Response::Json(200, body.dump());
+  http::Response r = http::Response::Json(200, DumpJson(body));
   r.headers.Set("Cache-Control", "no-store");
   return r;
 }

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "api/arm.h"
+#include "base/json.h"
 
 namespace atrest::api {
 namespace {
@@ -90,13 +91,13 @@ http::Response ListSubscriptions(http::Request&, Services& s,
   ARM_ASSIGN_OR_RETURN(auto subs, s.resources.ListSubscriptions(caller));
   json items = json::array();
   for (const auto& sub : subs) items.push_back(SubscriptionJson(sub));
-  return http::Response::Json(200, List(std::move(items)).dump());
+  return http::Response::Json(200, DumpJson(List(std::move(items))));
 }
 
 http::Response GetSubscription(http::Request& r, Services& s,
                                const identity::Caller& caller) {
   ARM_ASSIGN_OR_RETURN(auto sub, s.resources.GetSubscription(caller, Sub(r)));
-  return http::Response::Json(200, SubscriptionJson(sub).dump());
+  return http::Response::Json(200, DumpJson(SubscriptionJson(sub)));
 }
 
 // Microsoft.Subscription/aliases (api-version 2021-10-01): how ARM creates
@@ -141,14 +142,14 @@ http::Response PutAlias(http::Request& r, Services& s,
                            caller, AliasName(r),
                            name.is_string() ? name.get<std::string>() : ""));
   return http::Response::Json(put.created ? 201 : 200,
-                              AliasJson(put.subscription).dump());
+                              DumpJson(AliasJson(put.subscription)));
 }
 
 http::Response GetAlias(http::Request& r, Services& s,
                         const identity::Caller& caller) {
   ARM_ASSIGN_OR_RETURN(auto sub,
                        s.resources.GetSubscriptionAlias(caller, AliasName(r)));
-  return http::Response::Json(200, AliasJson(sub).dump());
+  return http::Response::Json(200, DumpJson(AliasJson(sub)));
 }
 
 http::Response ListAliases(http::Request&, Services& s,
@@ -156,7 +157,7 @@ http::Response ListAliases(http::Request&, Services& s,
   ARM_ASSIGN_OR_RETURN(auto subs, s.resources.ListSubscriptionAliases(caller));
   json items = json::array();
   for (const auto& sub : subs) items.push_back(AliasJson(sub));
-  return http::Response::Json(200, List(std::move(items)).dump());
+  return http::Response::Json(200, DumpJson(List(std::move(items))));
 }
 
 http::Response DeleteAlias(http::Request& r, Services& s,
@@ -167,7 +168,7 @@ http::Response DeleteAlias(http::Request& r, Services& s,
 }
 
 http::Response SubscriptionIdJson(const std::string& id) {
-  return http::Response::Json(200, json{{"subscriptionId", id}}.dump());
+  return http::Response::Json(200, DumpJson(json{{"subscriptionId", id}}));
 }
 
 http::Response CancelSubscription(http::Request& r, Services& s,
@@ -202,7 +203,7 @@ http::Response ListGroups(http::Request& r, Services& s,
                        s.resources.ListResourceGroups(caller, Sub(r)));
   json items = json::array();
   for (const auto& g : groups) items.push_back(GroupJson(g));
-  return http::Response::Json(200, List(std::move(items)).dump());
+  return http::Response::Json(200, DumpJson(List(std::move(items))));
 }
 
 Result<std::map<std::string, std::string>> Tags(const json& body) {
@@ -235,7 +236,7 @@ http::Response PutGroup(http::Request& r, Services& s,
   ARM_ASSIGN_OR_RETURN(auto put, s.resources.PutResourceGroup(
                                      caller, Sub(r), Group(r), location, tags));
   return http::Response::Json(put.created ? 201 : 200,
-                              GroupJson(put.group).dump());
+                              DumpJson(GroupJson(put.group)));
 }
 
 http::Response PatchGroup(http::Request& r, Services& s,
@@ -248,14 +249,14 @@ http::Response PatchGroup(http::Request& r, Services& s,
   ARM_ASSIGN_OR_RETURN(auto put,
                        s.resources.PutResourceGroup(caller, Sub(r), group.name,
                                                     group.location, tags));
-  return http::Response::Json(200, GroupJson(put.group).dump());
+  return http::Response::Json(200, DumpJson(GroupJson(put.group)));
 }
 
 http::Response GetGroup(http::Request& r, Services& s,
                         const identity::Caller& caller) {
   ARM_ASSIGN_OR_RETURN(auto group,
                        s.resources.GetResourceGroup(caller, Sub(r), Group(r)));
-  return http::Response::Json(200, GroupJson(group).dump());
+  return http::Response::Json(200, DumpJson(GroupJson(group)));
 }
 
 http::Response HeadGroup(http::Request& r, Services& s,
@@ -298,7 +299,7 @@ http::Response PutAssignment(http::Request& r, Services& s,
                            caller, ScopeOf(r), std::string(r.PathParam("name")),
                            props["principalId"].get<std::string>(),
                            props["roleDefinitionId"].get<std::string>()));
-  return http::Response::Json(201, AssignmentJson(a, Sub(r)).dump());
+  return http::Response::Json(201, DumpJson(AssignmentJson(a, Sub(r))));
 }
 
 http::Response ListAssignments(http::Request& r, Services& s,
@@ -307,7 +308,7 @@ http::Response ListAssignments(http::Request& r, Services& s,
                        s.resources.ListRoleAssignments(caller, ScopeOf(r)));
   json items = json::array();
   for (const auto& a : list) items.push_back(AssignmentJson(a, Sub(r)));
-  return http::Response::Json(200, List(std::move(items)).dump());
+  return http::Response::Json(200, DumpJson(List(std::move(items))));
 }
 
 http::Response GetAssignment(http::Request& r, Services& s,
@@ -316,7 +317,7 @@ http::Response GetAssignment(http::Request& r, Services& s,
                        s.resources.ListRoleAssignments(caller, ScopeOf(r)));
   for (const auto& a : list) {
     if (a.id == r.PathParam("name")) {
-      return http::Response::Json(200, AssignmentJson(a, Sub(r)).dump());
+      return http::Response::Json(200, DumpJson(AssignmentJson(a, Sub(r))));
     }
   }
   return ArmError(Status(StatusCode::kNotFound,
@@ -334,7 +335,7 @@ http::Response DeleteAssignment(http::Request& r, Services& s,
     if (a.id == r.PathParam("name")) {
       ARM_RETURN_IF_ERROR(
           s.resources.DeleteRoleAssignment(caller, ScopeOf(r), a.id));
-      return http::Response::Json(200, AssignmentJson(a, Sub(r)).dump());
+      return http::Response::Json(200, DumpJson(AssignmentJson(a, Sub(r))));
     }
   }
   return http::Response::Text(204, "");

@@ -9,8 +9,8 @@
 #include <tuple>
 #include <vector>
 
+#include "base/json.h"
 #include "base/json_fields.h"
-#include "base/json_shape.h"
 #include "crypto/stream_format.h"
 #include "http/multipart.h"
 
@@ -31,8 +31,7 @@ http::Response OpenAiError(int status, std::string_view code,
               {"type", type}}}};
   // Messages may quote what the client sent (an id), which need not be
   // UTF-8.
-  http::Response r = http::Response::Json(
-      status, j.dump(-1, ' ', false, json::error_handler_t::replace));
+  http::Response r = http::Response::Json(status, DumpJson(j));
   // The openai clients retry 409, 429 and 5xx unless told not to.
   r.headers.Set("x-should-retry", "false");
   return r;
@@ -198,7 +197,7 @@ http::Response ListFiles(http::Request& r, Services& s,
       {"has_more", page->has_more},
       {"first_id", page->items.empty() ? json() : json(page->items.front().id)},
       {"last_id", page->items.empty() ? json() : json(page->items.back().id)}};
-  return http::Response::Json(200, out.dump());
+  return http::Response::Json(200, DumpJson(out));
 }
 
 http::Response UploadFile(http::Request& r, Services& s,
@@ -283,7 +282,7 @@ http::Response UploadFile(http::Request& r, Services& s,
   }
   Result<store::StoredObject> file = upload->Finish(purpose);
   if (!file.ok()) return FromStatus(file.status());
-  http::Response res = http::Response::Json(201, FileJson(*file).dump());
+  http::Response res = http::Response::Json(201, DumpJson(FileJson(*file)));
   res.headers.Set("Location", std::string(r.path) +
                                   (r.path.back() == '/' ? "" : "/") + file->id);
   return res;
@@ -294,7 +293,7 @@ http::Response GetFile(http::Request& r, Services& s,
   Result<store::StoredObject> f =
       s.files->Get(account, std::string(r.PathParam("id")));
   if (!f.ok()) return FromStatus(f.status());
-  return http::Response::Json(200, FileJson(*f).dump());
+  return http::Response::Json(200, DumpJson(FileJson(*f)));
 }
 
 http::Response DeleteFile(http::Request& r, Services& s,
@@ -303,7 +302,7 @@ http::Response DeleteFile(http::Request& r, Services& s,
   Status st = s.files->Delete(account, id);
   if (!st.ok()) return FromStatus(st);
   return http::Response::Json(
-      200, json{{"id", id}, {"object", "file"}, {"deleted", true}}.dump());
+      200, DumpJson(json{{"id", id}, {"object", "file"}, {"deleted", true}}));
 }
 
 // One "bytes=a-b", "bytes=a-" or "bytes=-n" range of a body of `size`
@@ -432,17 +431,12 @@ http::Response FileContent(http::Request& r, Services& s,
 // ---- Fine-tuning jobs (reference §1.5) ----
 
 Result<json> JsonRequestBody(const http::Request& r) {
-  // Bounds what parsing builds from a body of up to the route's limit.
-  if (ScanJsonShape(r.body, 64, 100000) != JsonShape::kOk) {
+  Result<json> body = ParseJsonObject(r.body, kRequestJsonLimits);
+  if (!body.ok()) {
     return Status(StatusCode::kInvalidArgument,
-                  "The request body nests deeper than 64 levels or holds more "
-                  "than 100000 values.",
+                  "The request body must be a JSON object (" +
+                      body.status().message() + ").",
                   "invalidPayload");
-  }
-  json body = json::parse(r.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    return Status(StatusCode::kInvalidArgument,
-                  "The request body must be a JSON object.", "invalidPayload");
   }
   return body;
 }
@@ -450,7 +444,7 @@ Result<json> JsonRequestBody(const http::Request& r) {
 http::Response PageResponse(const finetune::Page& page) {
   json out = {
       {"object", "list"}, {"data", page.data}, {"has_more", page.has_more}};
-  return http::Response::Json(200, out.dump());
+  return http::Response::Json(200, DumpJson(out));
 }
 
 bool IsV1(const http::Request& r) {
@@ -466,7 +460,8 @@ http::Response CreateJob(http::Request& r, Services& s,
   Result<json> job = s.fine_tuning->Create(account, *request);
   if (!job.ok()) return FromStatus(job.status());
   const std::string id = (*job)["id"].get<std::string>();
-  http::Response res = http::Response::Json(IsV1(r) ? 200 : 201, job->dump());
+  http::Response res =
+      http::Response::Json(IsV1(r) ? 200 : 201, DumpJson(*job));
   res.headers.Set("Location",
                   std::string(r.path) + (r.path.back() == '/' ? "" : "/") + id);
   return res;
@@ -487,7 +482,7 @@ http::Response GetJob(http::Request& r, Services& s,
   Result<json> job =
       s.fine_tuning->Get(account, std::string(r.PathParam("id")));
   if (!job.ok()) return FromStatus(job.status());
-  return http::Response::Json(200, job->dump());
+  return http::Response::Json(200, DumpJson(*job));
 }
 
 http::Response CancelJob(http::Request& r, Services& s,
@@ -495,7 +490,7 @@ http::Response CancelJob(http::Request& r, Services& s,
   Result<json> job =
       s.fine_tuning->Cancel(account, std::string(r.PathParam("id")));
   if (!job.ok()) return FromStatus(job.status());
-  return http::Response::Json(200, job->dump());
+  return http::Response::Json(200, DumpJson(*job));
 }
 
 http::Response DeleteJob(http::Request& r, Services& s,
@@ -540,7 +535,7 @@ http::Response ListModels(http::Request&, Services& s,
   Result<finetune::Page> page = s.fine_tuning->ListModels(account);
   if (!page.ok()) return FromStatus(page.status());
   return http::Response::Json(
-      200, json{{"object", "list"}, {"data", page->data}}.dump());
+      200, DumpJson(json{{"object", "list"}, {"data", page->data}}));
 }
 
 http::Response GetModel(http::Request& r, Services& s,
@@ -548,7 +543,7 @@ http::Response GetModel(http::Request& r, Services& s,
   Result<json> model =
       s.fine_tuning->GetModel(account, std::string(r.PathParam("id")));
   if (!model.ok()) return FromStatus(model.status());
-  return http::Response::Json(200, model->dump());
+  return http::Response::Json(200, DumpJson(*model));
 }
 
 // "You can't delete a customized model if it has an existing deployment".
@@ -567,7 +562,7 @@ http::Response DeleteModel(http::Request& r, Services& s,
   Status st = s.fine_tuning->DeleteModel(account, id);
   if (!st.ok()) return FromStatus(st);
   return http::Response::Json(
-      200, json{{"id", id}, {"object", "model"}, {"deleted", true}}.dump());
+      200, DumpJson(json{{"id", id}, {"object", "model"}, {"deleted", true}}));
 }
 
 // ---- Chat completions through a deployment (reference §1.7) ----
@@ -657,7 +652,7 @@ Result<training::GenerateOptions> ParseGenerate(const json& body) {
   return o;
 }
 
-std::string Sse(const json& j) { return "data: " + j.dump() + "\n\n"; }
+std::string Sse(const json& j) { return "data: " + DumpJson(j) + "\n\n"; }
 
 http::Response Complete(Services& s, const store::Account& account,
                         const Result<json>& body,
@@ -749,7 +744,7 @@ http::Response Complete(Services& s, const store::Account& account,
                 {"completion_tokens", g->completion_tokens},
                 {"total_tokens", g->prompt_tokens + g->completion_tokens}}},
               {"prompt_filter_results", json::array()}};
-  return http::Response::Json(200, out.dump());
+  return http::Response::Json(200, DumpJson(out));
 }
 
 // POST /openai/deployments/{deployment}/chat/completions: the deployment is

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/json.h"
 #include "identity/identity_service.h"
 #include "keys/root_key.h"
 #include "resources/resource_manager.h"
@@ -72,10 +73,10 @@ Status CreateTenant(const AdminContext& ctx, const std::string& name,
   ASSIGN_OR_RETURN(store::Tenant t, a.identity->CreateTenant(name));
   ASSIGN_OR_RETURN(store::Subscription sub, a.resources->CreateSubscription(
                                                 t.id, name + " subscription"));
-  out << json{{"tenantId", t.id},
-              {"displayName", t.display_name},
-              {"subscriptionId", sub.id}}
-             .dump(2)
+  out << DumpJson(json{{"tenantId", t.id},
+                       {"displayName", t.display_name},
+                       {"subscriptionId", sub.id}},
+                  2)
       << "\n";
   return Status::Ok();
 }
@@ -127,11 +128,11 @@ Status CreateServicePrincipalForRbac(const AdminContext& ctx,
               .status());
     }
   }
-  out << json{{"appId", sp.app_id},
-              {"displayName", sp.display_name},
-              {"password", sp.client_secret},
-              {"tenant", sp.tenant_id}}
-             .dump(2)
+  out << DumpJson(json{{"appId", sp.app_id},
+                       {"displayName", sp.display_name},
+                       {"password", sp.client_secret},
+                       {"tenant", sp.tenant_id}},
+                  2)
       << "\n";
   return Status::Ok();
 }
@@ -150,7 +151,7 @@ Status ListServicePrincipals(const AdminContext& ctx, std::ostream& out) {
                     {"id", p.object_id},
                     {"appOwnerOrganizationId", p.tenant_id}});
   }
-  out << list.dump(2) << "\n";
+  out << DumpJson(list, 2) << "\n";
   return Status::Ok();
 }
 
@@ -180,8 +181,9 @@ Status ChangeSubscriptionDirectory(const AdminContext& ctx,
     ASSIGN_OR_RETURN(store::Tenant t, tx.tenants().Get(tenant_id));
     return tx.subscriptions().ChangeTenant(subscription_id, t.id);
   }));
-  out << json{{"subscriptionId", subscription_id}, {"tenantId", tenant_id}}
-             .dump(2)
+  out << DumpJson(
+             json{{"subscriptionId", subscription_id}, {"tenantId", tenant_id}},
+             2)
       << "\n";
   return Status::Ok();
 }

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
+
 namespace atrest::app {
 
 Result<BootstrapResult> Bootstrap(env::Env& env, store::Store& store,
@@ -38,7 +40,7 @@ Result<BootstrapResult> Bootstrap(env::Env& env, store::Store& store,
       {"authorityHost", identity.options().authority},
       {"resourceManagerEndpoint", management_endpoint},
   };
-  std::string text = creds.dump(2) + "\n";
+  std::string text = DumpJson(creds, 2) + "\n";
   Status written = env::WriteFileAtomically(env.fs(), result.credentials_path,
                                             AsBytes(text));
   std::fill(text.begin(), text.end(), '\0');

@@ -7,6 +7,7 @@
 
 #include "base/base64.h"
 #include "base/bytes.h"
+#include "base/json.h"
 #include "base/json_fields.h"
 #include "cli/profile.h"
 #include "cli/rest_client.h"
@@ -172,7 +173,7 @@ Result<std::string> OwnObjectId(const Profile& p) {
         "atrest login again");
   }
   ASSIGN_OR_RETURN(Bytes payload, Base64UrlDecode(t.substr(a + 1, b - a - 1)));
-  json claims = json::parse(AsString(payload), nullptr, false);
+  json claims = ParseJsonOrDiscarded(AsString(payload), kTokenJsonLimits);
   if (!claims.is_object() || !claims.value("oid", json()).is_string()) {
     return FailedPreconditionError(
         "Cannot create vault.\nUnable to find the object id of the current "

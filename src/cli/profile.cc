@@ -3,6 +3,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
+
 namespace atrest::cli {
 namespace {
 
@@ -99,11 +101,11 @@ std::string Profile::ToJson() const {
     j["vaultAccessToken"] = vault_access_token;
     j["vaultExpiresOn"] = FormatUtc(vault_expires_on);
   }
-  return j.dump(2) + "\n";
+  return DumpJson(j, 2) + "\n";
 }
 
 Result<Profile> Profile::FromJson(std::string_view text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonOrDiscarded(text, kStoredJsonLimits);
   if (!j.is_object()) return InvalidArgumentError("profile: not a JSON object");
   auto field = [&j](const char* name) -> Result<std::string> {
     auto it = j.find(name);

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "base/json.h"
 #include "base/json_fields.h"
 
 namespace atrest::cli {
@@ -51,7 +52,7 @@ std::string TrimSlash(std::string s) {
 }
 
 Status ResponseError(const net::HttpsResponse& res) {
-  json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonOrDiscarded(res.body, kStoredJsonLimits);
   std::string code, message;
   if (j.is_object()) {
     auto err = j.find("error");
@@ -79,7 +80,7 @@ net::HttpsRequest JsonRequest(std::string method, std::string url,
   }
   if (body != nullptr) {
     req.headers.emplace_back("Content-Type", "application/json");
-    req.body = body->dump();
+    req.body = DumpJson(*body);
   }
   return req;
 }
@@ -90,7 +91,7 @@ Result<json> SendJson(const CliContext& ctx, const net::HttpsRequest& request) {
       net::SendHttps(request, net::HttpsOptions{.ca_files = ctx.ca_files}));
   if (res.status < 200 || res.status > 299) return ResponseError(res);
   if (res.body.empty()) return json();
-  json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonOrDiscarded(res.body, kStoredJsonLimits);
   if (j.is_discarded()) {
     return UnavailableError("the server answered HTTP " +
                             std::to_string(res.status) + " without JSON");
@@ -111,7 +112,7 @@ Result<Profile> LoggedIn(const CliContext& ctx) {
 }
 
 void PrintJson(const CliContext& ctx, const json& j) {
-  ctx.out << j.dump(2) << "\n";
+  ctx.out << DumpJson(j, 2) << "\n";
 }
 
 Result<json> ParseTags(const std::vector<std::string>& tags) {

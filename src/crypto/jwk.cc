@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/base64.h"
+#include "base/json.h"
 
 namespace atrest::crypto {
 namespace {
@@ -82,10 +83,9 @@ Result<RsaJwk> ParseRsaJwk(const nlohmann::json& jwk) {
 }
 
 Result<RsaJwk> ParseRsaJwkText(std::string_view json_text) {
-  nlohmann::json j = nlohmann::json::parse(json_text, nullptr,
-                                           /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgumentError("JWK is not valid JSON");
-  return ParseRsaJwk(j);
+  Result<nlohmann::json> j = ParseJson(json_text, kRequestJsonLimits);
+  if (!j.ok()) return j.status().WithContext("JWK");
+  return ParseRsaJwk(*j);
 }
 
 Result<RsaPublicKey> RsaJwk::ToPublicKey() const {

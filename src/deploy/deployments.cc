@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/json.h"
 #include "base/json_fields.h"
 #include "crypto/secret_bytes.h"
 
@@ -34,7 +35,7 @@ bool ValidName(const std::string& name) {
 }
 
 bool UnloadOnRevocation(const store::Account& account) {
-  json props = json::parse(account.properties_json, nullptr, false);
+  json props = ParseJsonOrDiscarded(account.properties_json, kStoredJsonLimits);
   auto it = props.is_object() ? props.find("unloadDeploymentsOnKeyRevocation")
                               : props.end();
   return it != props.end() && it->is_boolean() && it->get<bool>();
@@ -119,7 +120,7 @@ Result<std::shared_ptr<const training::LanguageModel>> Deployments::Load(
 
 json Deployments::ToArm(const store::Account& account,
                         const store::DeploymentRow& row) const {
-  json stored = json::parse(row.deployment_json, nullptr, false);
+  json stored = ParseJsonOrDiscarded(row.deployment_json, kStoredJsonLimits);
   if (!stored.is_object()) stored = json::object();
   json j = {
       {"id", "/subscriptions/" + account.subscription_id + "/resourceGroups/" +
@@ -215,7 +216,7 @@ Result<std::pair<json, bool>> Deployments::Put(const store::Account& account,
   if (body.contains("tags") && body["tags"].is_object()) {
     stored["tags"] = body["tags"];
   }
-  row.deployment_json = stored.dump();
+  row.deployment_json = DumpJson(stored);
   bool created = false;
   RETURN_IF_ERROR(store_.Transact([&](store::Transaction& tx) -> Status {
     Result<store::DeploymentRow> old = tx.deployments().Get(account.uid, name);

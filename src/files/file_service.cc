@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/utf8.h"
 #include "crypto/aead.h"
 #include "crypto/random.h"
 
@@ -222,6 +223,10 @@ Result<std::unique_ptr<Upload>> FileService::BeginUpload(
     const store::Account& account, const std::string& filename) {
   if (filename.empty() || filename.size() > 512) {
     return Payload("The file part needs a filename of 1 to 512 bytes.");
+  }
+  // Stored and echoed by every listing of the account's files.
+  if (!IsValidUtf8(filename)) {
+    return Payload("The file part's filename must be UTF-8.");
   }
   store::StoredObject row;
   row.id = NewId("file-");

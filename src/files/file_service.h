@@ -83,7 +83,8 @@ class FileService {
   FileService(store::Store& store, env::Env& env, blob::BlobStore& blobs,
               accounts::AccountKeys& keys, FileServiceOptions options = {});
 
-  // Starts an upload of `filename` to `account`.
+  // Starts an upload of `filename` to `account`. InvalidArgument unless the
+  // filename is 1-512 bytes of UTF-8.
   Result<std::unique_ptr<Upload>> BeginUpload(const store::Account& account,
                                               const std::string& filename);
   Result<store::StoredObject> Get(const store::Account& account,

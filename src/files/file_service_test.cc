@@ -198,6 +198,17 @@ class FileServiceTest : public ::testing::Test {
 
 // ======================= Upload and read =======================
 
+// A filename is stored and echoed by every listing: one that is not UTF-8
+// is refused before anything is stored.
+TEST_F(FileServiceTest, FilenamesThatAreNotUtf8AreRefused) {
+  for (const char* name : {"notes\xff.txt", "\xc3.jsonl", "a\xed\xa0\x80"}) {
+    EXPECT_REFUSED(Upload(name, "hello", "assistants"),
+                   StatusCode::kInvalidArgument, "invalidPayload");
+  }
+  ExpectNothingStored(account_);
+  EXPECT_OK(Upload("caf\xc3\xa9.txt", "hello", "assistants"));
+}
+
 TEST_F(FileServiceTest, UploadInSmallWritesThenReadAnyRange) {
   const Bytes data = RandomData(3 * kSegment + 3392);
   ASSERT_OK_AND_ASSIGN(store::StoredObject row,

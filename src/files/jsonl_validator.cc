@@ -3,11 +3,13 @@
 #include <cassert>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
 
-#include "base/json_shape.h"
+#include "base/json.h"
+#include "base/utf8.h"
 
 namespace atrest::files {
 namespace {
@@ -28,42 +30,6 @@ Status Problem(std::string message) {
 // Spaces, tabs and carriage returns only (JSON whitespace without "\n").
 bool IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
-
-// Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    uint32_t min;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
 }
 
 bool IsRole(std::string_view role) {
@@ -200,23 +166,12 @@ Status CheckLine(std::string_view line) {
         "byte order mark, which is allowed only at the start of "
         "the file");
   }
-  switch (ScanJsonShape(line, kMaxJsonDepth, kMaxJsonValues)) {
-    case JsonShape::kOk:
-      break;
-    case JsonShape::kTooDeep:
-      return Problem("JSON nested deeper than " +
-                     std::to_string(kMaxJsonDepth) + " levels");
-    case JsonShape::kTooManyValues:
-      return Problem("JSON has more than " + std::to_string(kMaxJsonValues) +
-                     " values");
-  }
-  json example;
-  try {
-    example = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  } catch (const json::exception&) {
-    return Problem("not valid JSON");
-  }
-  if (example.is_discarded()) return Problem("not valid JSON");
+  // The line's length is bounded by the caller (max_line_bytes).
+  ASSIGN_OR_RETURN(
+      json example,
+      ParseJson(line, {.max_bytes = std::numeric_limits<size_t>::max(),
+                       .max_depth = kMaxJsonDepth,
+                       .max_values = kMaxJsonValues}));
   return ValidateChatExample(example);
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/json.h"
 #include "base/json_fields.h"
 #include "crypto/random.h"
 
@@ -35,6 +36,23 @@ Status JobNotFound(const std::string& id) {
 // The 32 hex digits of a job id ("ftjob-<hex>").
 std::string JobHex(const std::string& job_id) {
   return job_id.substr(job_id.find('-') + 1);
+}
+
+// A job's stored JSON. A row that does not parse (damaged, or beyond the
+// limits of stored JSON) still reads as a job with its id and status, so
+// that it cannot make a listing or a worker fail.
+json StoredJob(const store::FineTuningJobRow& row) {
+  json j = ParseJsonOrDiscarded(row.job_json, kStoredJsonLimits);
+  if (j.is_object()) return j;
+  return {
+      {"object", "fine_tuning.job"}, {"id", row.id}, {"status", row.status}};
+}
+
+// Stored JSON of an event or an object's metadata; an empty object when
+// damaged.
+json StoredObjectJson(std::string_view text) {
+  json j = ParseJsonOrDiscarded(text, kStoredJsonLimits);
+  return j.is_object() ? j : json::object();
 }
 
 // "auto" (or absent) is -1; otherwise a number in [lo, hi].
@@ -211,7 +229,7 @@ class FineTuning::JobSink final : public training::TrainingSink {
     if (j_.contains("method") && j_["method"].is_object()) {
       j_["method"]["supervised"]["hyperparameters"] = j_["hyperparameters"];
     }
-    job_.job_json = j_.dump();
+    job_.job_json = DumpJson(j_);
     job_.updated_at = ft_.Now();
     RETURN_IF_ERROR(ft_.store_.Transact([&](store::Transaction& tx) {
       return tx.jobs().Update(job_, kRunning);
@@ -251,7 +269,7 @@ class FineTuning::JobSink final : public training::TrainingSink {
       o.id = files::NewId("ftchkpt-");
       o.filename = model_id_ + ":ckpt-step-" + std::to_string(step);
     }
-    o.meta_json = meta.dump();
+    o.meta_json = DumpJson(meta);
     // Each snapshot needs the account key: this is where a revoked key
     // stops a running job.
     ASSIGN_OR_RETURN(std::unique_ptr<files::ObjectWriter> writer,
@@ -334,7 +352,7 @@ Status FineTuning::Start() {
                      return tx.jobs().ListByStatus(kRunning, 100000);
                    }));
   for (store::FineTuningJobRow& job : interrupted) {
-    json j = json::parse(job.job_json, nullptr, false);
+    json j = StoredJob(job);
     Fail(job, j, Interrupted());
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -369,8 +387,9 @@ store::JobEventRow FineTuning::EventRow(const store::FineTuningJobRow& job,
             {"message", message},
             {"type", data.is_null() ? "message" : "metrics"}};
   if (!data.is_null()) e["data"] = data;
-  return store::JobEventRow{
-      .account_uid = job.account_uid, .job_id = job.id, .event_json = e.dump()};
+  return store::JobEventRow{.account_uid = job.account_uid,
+                            .job_id = job.id,
+                            .event_json = DumpJson(e)};
 }
 
 Status FineTuning::AddEvent(const store::FineTuningJobRow& job,
@@ -472,7 +491,7 @@ Result<json> FineTuning::Create(const store::Account& account,
               {"supervised",
                {{"hyperparameters",
                  HyperparametersJson(request.hyperparameters)}}}}}};
-  row.job_json = j.dump();
+  row.job_json = DumpJson(j);
   RETURN_IF_ERROR(store_.Transact(
       [&](store::Transaction& tx) { return tx.jobs().Create(row).status(); }));
   RETURN_IF_ERROR(AddEvent(row, "info",
@@ -489,7 +508,7 @@ Result<json> FineTuning::Create(const store::Account& account,
 Result<json> FineTuning::Get(const store::Account& account,
                              const std::string& id) {
   ASSIGN_OR_RETURN(store::FineTuningJobRow row, GetRow(account, id));
-  return json::parse(row.job_json, nullptr, false);
+  return StoredJob(row);
 }
 
 Result<Page> FineTuning::List(const store::Account& account,
@@ -507,7 +526,7 @@ Result<Page> FineTuning::List(const store::Account& account,
   page.has_more = rows.size() > limit;
   if (page.has_more) rows.resize(limit);
   for (const auto& r : rows) {
-    page.data.push_back(json::parse(r.job_json, nullptr, false));
+    page.data.push_back(StoredJob(r));
   }
   return page;
 }
@@ -516,12 +535,12 @@ Result<json> FineTuning::Cancel(const store::Account& account,
                                 const std::string& id) {
   ASSIGN_OR_RETURN(store::FineTuningJobRow row, GetRow(account, id));
   if (row.status == kPending) {
-    json j = json::parse(row.job_json, nullptr, false);
+    json j = StoredJob(row);
     store::FineTuningJobRow cancelled = row;
     j["status"] = kCancelled;
     j["finished_at"] = Now();
     cancelled.status = kCancelled;
-    cancelled.job_json = j.dump();
+    cancelled.job_json = DumpJson(j);
     cancelled.updated_at = Now();
     const store::JobEventRow event = EventRow(row, "info", "Job cancelled.");
     Status s = store_.Transact([&](store::Transaction& tx) -> Status {
@@ -614,7 +633,7 @@ Result<Page> FineTuning::Events(const store::Account& account,
   page.has_more = rows.size() > limit;
   if (page.has_more) rows.resize(limit);
   for (const store::JobEventRow& r : rows) {
-    json e = json::parse(r.event_json, nullptr, false);
+    json e = StoredObjectJson(r.event_json);
     char seq[17];
     std::snprintf(seq, sizeof(seq), "%016llx",
                   static_cast<unsigned long long>(r.seq));
@@ -645,7 +664,7 @@ Result<Page> FineTuning::Checkpoints(const store::Account& account,
   page.has_more = rows.size() > limit;
   if (page.has_more) rows.resize(limit);
   for (const store::StoredObject& o : rows) {
-    json meta = json::parse(o.meta_json, nullptr, false);
+    json meta = StoredObjectJson(o.meta_json);
     json metrics = meta.is_object() && meta.contains("metrics")
                        ? meta["metrics"]
                        : json::object();
@@ -697,7 +716,7 @@ json BaseModelJson(const BaseModel& m) {
 }
 
 json FineTunedJson(const store::StoredObject& o) {
-  json meta = json::parse(o.meta_json, nullptr, false);
+  json meta = StoredObjectJson(o.meta_json);
   return ModelJson(o.id, o.created_at, JsonString(meta, "base_model"),
                    o.purpose, false);
 }
@@ -805,10 +824,10 @@ Result<std::optional<store::FineTuningJobRow>> FineTuning::Claim() {
                      return tx.jobs().ListByStatus(kPending, 16);
                    }));
   for (store::FineTuningJobRow& job : pending) {
-    json j = json::parse(job.job_json, nullptr, false);
+    json j = StoredJob(job);
     j["status"] = kRunning;
     job.status = kRunning;
-    job.job_json = j.dump();
+    job.job_json = DumpJson(j);
     job.updated_at = Now();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -839,7 +858,7 @@ void FineTuning::Finish(store::FineTuningJobRow& job, json& j,
   j["status"] = status;
   j["finished_at"] = Now();
   job.status = status;
-  job.job_json = j.dump();
+  job.job_json = DumpJson(j);
   job.updated_at = Now();
   const store::JobEventRow event = EventRow(job, level, message);
   // A job must not stay "running" because one write failed: a few tries
@@ -870,7 +889,7 @@ void FineTuning::Run(store::FineTuningJobRow job) {
     if (slot == nullptr) slot = std::make_shared<Running>();
     running = slot;
   }
-  json j = json::parse(job.job_json, nullptr, false);
+  json j = StoredJob(job);
   auto finished = [&] {
     std::lock_guard<std::mutex> lock(mu_);
     running_.erase(job.id);

@@ -696,6 +696,29 @@ TEST_F(FineTuningTest, ListPagesNewestFirst) {
   EXPECT_TRUE(theirs.data.empty());
 }
 
+// Stored rows go through the JSON entry point too: a row nested beyond any
+// bound (damaged, or written by something else) still reads as its job, and
+// cannot make a listing, a read or a cancel fail.
+TEST_F(FineTuningTest, ADamagedJobRowStillReadsListsAndCancels) {
+  ASSERT_OK_AND_ASSIGN(json job, Create());
+  const std::string id = job["id"];
+  ASSERT_OK(h_->store().Transact([&](store::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(store::FineTuningJobRow row,
+                     tx.jobs().Get(account_.uid, id));
+    row.job_json = std::string(200000, '[') + std::string(200000, ']');
+    return tx.jobs().Update(row);
+  }));
+  ASSERT_OK_AND_ASSIGN(json got, ft_->Get(account_, id));
+  ASSERT_TRUE(got.is_object());
+  EXPECT_EQ(got["id"], id);
+  EXPECT_EQ(got["status"], "pending");
+  ASSERT_OK_AND_ASSIGN(Page all, ft_->List(account_, "", 100));
+  ASSERT_EQ(all.data.size(), 1u);
+  EXPECT_EQ(all.data[0]["id"], id);
+  ASSERT_OK_AND_ASSIGN(json cancelled, ft_->Cancel(account_, id));
+  EXPECT_EQ(cancelled["status"], "cancelled");
+}
+
 TEST_F(FineTuningTest, AnotherAccountsJobIsNotFound) {
   ASSERT_OK_AND_ASSIGN(json job, Create());
   const std::string id = job["id"];

@@ -1,6 +1,7 @@
 #include "identity/jwt.h"
 
 #include "base/base64.h"
+#include "base/json.h"
 #include "crypto/digest.h"
 
 namespace atrest::identity {
@@ -19,10 +20,10 @@ JwtResult Fail(JwtError reason, std::string message) {
 std::optional<json> DecodeJsonPart(std::string_view part) {
   Result<Bytes> raw = Base64UrlDecode(part);
   if (!raw.ok()) return std::nullopt;
-  json j = json::parse(raw->begin(), raw->end(), nullptr,
-                       /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  return j;
+  // Parsed before the signature is checked: bounded like any input.
+  Result<json> j = ParseJsonObject(AsString(*raw), kTokenJsonLimits);
+  if (!j.ok()) return std::nullopt;
+  return std::move(*j);
 }
 
 std::optional<int64_t> NumericClaim(const json& claims, const char* name) {
@@ -56,8 +57,8 @@ Result<std::string> SignJwt(const json& claims,
                             const crypto::RsaPrivateKey& key,
                             std::string_view kid) {
   json header = {{"alg", "RS256"}, {"typ", "JWT"}, {"kid", std::string(kid)}};
-  std::string signing_input = Base64UrlEncode(AsBytes(header.dump())) + "." +
-                              Base64UrlEncode(AsBytes(claims.dump()));
+  std::string signing_input = Base64UrlEncode(AsBytes(DumpJson(header))) + "." +
+                              Base64UrlEncode(AsBytes(DumpJson(claims)));
   ASSIGN_OR_RETURN(Bytes sig, key.Sign(crypto::RsaSignatureAlgorithm::kRs256,
                                        crypto::Sha256(AsBytes(signing_input))));
   return signing_input + "." + Base64UrlEncode(sig);

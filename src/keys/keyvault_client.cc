@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/base64.h"
+#include "base/json.h"
 #include "base/json_fields.h"
 
 namespace atrest::keys {
@@ -58,7 +59,7 @@ std::string ChallengeParam(std::string_view header, std::string_view name) {
 
 // The vault's error as a Status: reason "code" or "code/innererror".
 Status VaultError(const net::HttpsResponse& res) {
-  json body = json::parse(res.body, nullptr, false);
+  json body = ParseJsonOrDiscarded(res.body, kRequestJsonLimits);
   std::string code = "HTTP" + std::to_string(res.status);
   std::string message =
       "the key vault answered HTTP " + std::to_string(res.status);
@@ -180,7 +181,7 @@ Result<VaultChallenge> ParseChallenge(std::string_view header) {
 }
 
 Result<VaultKeyInfo> ParseKeyBundle(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
+  json j = ParseJsonOrDiscarded(body, kRequestJsonLimits);
   if (!j.is_object() || !j.contains("key") || !j["key"].is_object()) {
     return Status(StatusCode::kUnavailable,
                   "The key vault's answer is not a key bundle.",
@@ -326,8 +327,8 @@ Result<std::pair<std::string, Bytes>> KeyVaultClient::WrapKey(
   json req = {{"alg", kAlgorithm},
               {"value", Base64UrlEncode(key.RevealSecret())}};
   ASSIGN_OR_RETURN(std::string body,
-                   Call(id, "POST", path + "/wrapkey", req.dump(), tokens));
-  json j = json::parse(body, nullptr, false);
+                   Call(id, "POST", path + "/wrapkey", DumpJson(req), tokens));
+  json j = ParseJsonOrDiscarded(body, kRequestJsonLimits);
   Result<VaultKeyId> kid =
       VaultKeyId::Parse(j.is_object() ? JsonString(j, "kid") : "");
   Result<Bytes> value = Base64UrlDecode(j.is_object() && j.contains("value") &&
@@ -347,9 +348,9 @@ Result<crypto::SecretBytes> KeyVaultClient::UnwrapKey(
   std::string path = "/keys/" + id.name;
   if (!id.version.empty()) path += "/" + id.version;
   json req = {{"alg", kAlgorithm}, {"value", Base64UrlEncode(wrapped)}};
-  ASSIGN_OR_RETURN(std::string body,
-                   Call(id, "POST", path + "/unwrapkey", req.dump(), tokens));
-  json j = json::parse(body, nullptr, false);
+  ASSIGN_OR_RETURN(std::string body, Call(id, "POST", path + "/unwrapkey",
+                                          DumpJson(req), tokens));
+  json j = ParseJsonOrDiscarded(body, kRequestJsonLimits);
   std::string value =
       j.is_object() && j.contains("value") && j["value"].is_string()
           ? j["value"].get<std::string>()

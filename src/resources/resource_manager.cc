@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "resources/names.h"
+
 namespace atrest::resources {
 namespace {
 
@@ -29,22 +31,6 @@ std::string ActionName(Action action, std::string_view scope) {
       return "Microsoft.CognitiveServices/accounts/OpenAI/*";
   }
   return "";
-}
-
-// ARM resource group names: 1-90 of letters, digits, '_', '(', ')', '-',
-// '.', not ending in '.'.
-Status ValidateGroupName(const std::string& name) {
-  const bool ok = !name.empty() && name.size() <= 90 && name.back() != '.' &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) ||
-                           c == '_' || c == '(' || c == ')' || c == '-' ||
-                           c == '.';
-                  });
-  if (ok) return Status::Ok();
-  return Reason(StatusCode::kInvalidArgument, "InvalidResourceGroup",
-                "resource group name '" + name +
-                    "' is invalid: use 1-90 letters, digits, '_', '(', ')', "
-                    "'-' or '.', not ending in '.'");
 }
 
 // "/subscriptions/<id>[/...]" -> "<id>".
@@ -167,6 +153,7 @@ Result<store::Subscription> ResourceManager::CreateSubscription(
 Result<store::RoleAssignment> ResourceManager::AssignRoleUnchecked(
     const std::string& principal_id, const RoleDefinition& role,
     const std::string& scope) {
+  RETURN_IF_ERROR(ValidateScope(scope));
   store::RoleAssignment a{.id = env_.random().NewUuid(),
                           .principal_id = principal_id,
                           .role_name = std::string(role.name),
@@ -460,6 +447,9 @@ Result<store::RoleAssignment> ResourceManager::CreateRoleAssignment(
     const identity::Caller& caller, const std::string& scope,
     const std::string& name, const std::string& principal_id,
     const std::string& role_definition_id) {
+  // Both end up in the row and in every listing of the scope.
+  RETURN_IF_ERROR(ValidateRoleAssignmentName(name));
+  RETURN_IF_ERROR(ValidateScope(scope));
   std::optional<RoleDefinition> role = FindRole(role_definition_id);
   if (!role) {
     return Reason(StatusCode::kInvalidArgument, "RoleDefinitionDoesNotExist",

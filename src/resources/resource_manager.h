@@ -42,7 +42,8 @@ class ResourceManager {
   Status Authorize(const identity::Caller& caller, std::string_view scope,
                    Action action);
 
-  // For bootstrap and administration: no authorization check.
+  // For bootstrap and administration: no authorization check. The scope is
+  // still validated (ValidateScope).
   Result<store::Subscription> CreateSubscription(
       const std::string& tenant_id, const std::string& display_name);
   Result<store::RoleAssignment> AssignRoleUnchecked(
@@ -111,7 +112,9 @@ class ResourceManager {
                              const std::string& subscription_id,
                              const std::string& name);
 
-  // Role assignments at `scope`; `name` is the assignment's GUID.
+  // Role assignments at `scope`; `name` is the assignment's GUID. Create
+  // refuses a name that is not a GUID (InvalidRoleAssignmentId) and a scope
+  // that breaks ValidateScope (resources/names.h) before anything is stored.
   Result<store::RoleAssignment> CreateRoleAssignment(
       const identity::Caller& caller, const std::string& scope,
       const std::string& name, const std::string& principal_id,

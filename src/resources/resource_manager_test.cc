@@ -234,5 +234,60 @@ TEST_F(ResourceManagerTest, CancelledSubscriptionIsReadOnlyUntilEnabled) {
   EXPECT_EQ(rm_->GetSubscription(owner_, sub_)->display_name, "Renamed");
 }
 
+// Names and scopes from request paths are validated before anything is
+// stored: the scope's listing echoes every assignment, so one bad name
+// would break it for everyone.
+TEST_F(ResourceManagerTest, RoleAssignmentsWithBadNamesOrScopesCommitNothing) {
+  identity::Caller reader = Principal("reader", tenant_);
+  const std::string sub = SubscriptionScope(sub_);
+  for (const std::string& name :
+       {std::string("\xff"), std::string("not-a-guid"), std::string(""),
+        env_.random().NewUuid() + "\xff"}) {
+    Status s =
+        rm_->CreateRoleAssignment(owner_, sub, name, reader.object_id, "Reader")
+            .status();
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_EQ(s.reason(), "InvalidRoleAssignmentId") << name;
+  }
+  const std::pair<std::string, std::string> scopes[] = {
+      {ResourceGroupScope(sub_, "g\xff"), "InvalidResourceGroup"},
+      {ResourceGroupScope(sub_, "rg") +
+           "/providers/Microsoft.KeyVault/vaults/kv\xff",
+       "InvalidResourceName"},
+      {ResourceGroupScope(sub_, "rg") + "/providers/Microsoft.KeyVault",
+       "InvalidScope"},
+      {sub + "/", "InvalidScope"},
+  };
+  for (const auto& [scope, reason] : scopes) {
+    Status s = rm_->CreateRoleAssignment(owner_, scope, env_.random().NewUuid(),
+                                         reader.object_id, "Reader")
+                   .status();
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << scope;
+    EXPECT_EQ(s.reason(), reason) << scope;
+    EXPECT_EQ(
+        rm_->AssignRoleUnchecked(reader.object_id, *FindRole("Reader"), scope)
+            .status()
+            .reason(),
+        reason)
+        << scope;
+  }
+  Result<std::vector<store::RoleAssignment>> all =
+      store_->ReadResult([&](store::Transaction& tx) {
+        return tx.role_assignments().ListForPrincipal(reader.object_id);
+      });
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_TRUE(all->empty());
+  // A GUID at a scope of each level is accepted.
+  EXPECT_TRUE(rm_->CreateRoleAssignment(owner_, sub, env_.random().NewUuid(),
+                                        reader.object_id, "Reader")
+                  .ok());
+  EXPECT_TRUE(rm_->CreateRoleAssignment(
+                     owner_,
+                     ResourceGroupScope(sub_, "rg") +
+                         "/providers/Microsoft.KeyVault/vaults/kv1",
+                     env_.random().NewUuid(), reader.object_id, "Reader")
+                  .ok());
+}
+
 }  // namespace
 }  // namespace atrest::resources

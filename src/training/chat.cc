@@ -1,11 +1,12 @@
 #include "training/chat.h"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 
-#include "base/json_shape.h"
+#include "base/json.h"
 #include "training/wiping_allocator.h"
 
 namespace atrest::training {
@@ -15,7 +16,13 @@ using nlohmann::json;
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 // Deeper nesting than any chat example needs; bounds what parsing costs.
-constexpr int kMaxDepth = 64;
+// The same depth and value count as the Files API's JSONL validation
+// (files/jsonl_validator.h), so every line it accepted parses here; the line
+// length is bounded by the file.
+constexpr JsonLimits kExampleLimits{
+    .max_bytes = std::numeric_limits<size_t>::max(),
+    .max_depth = 64,
+    .max_values = 100'000};
 
 Status Problem(std::string message) {
   return InvalidArgumentError(std::move(message));
@@ -150,17 +157,7 @@ void WipeConversation(Conversation& conversation) {
 }
 
 Result<Conversation> ParseExample(std::string_view jsonl_line) {
-  if (ScanJsonShape(jsonl_line, kMaxDepth) != JsonShape::kOk) {
-    return Problem("JSON nested deeper than " + std::to_string(kMaxDepth) +
-                   " levels");
-  }
-  json doc;
-  try {
-    doc = json::parse(jsonl_line, nullptr, /*allow_exceptions=*/false);
-  } catch (const json::exception&) {
-    return Problem("not valid JSON");
-  }
-  if (doc.is_discarded()) return Problem("not valid JSON");
+  ASSIGN_OR_RETURN(json doc, ParseJson(jsonl_line, kExampleLimits));
   Result<Conversation> conversation = ParseDocument(doc);
   WipeStrings(doc);
   return conversation;

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "base/json.h"
+
 namespace atrest::training {
 namespace {
 
@@ -215,7 +217,7 @@ std::string ToJsonl(const std::vector<Conversation>& examples) {
       if (m.weight == 0) j["weight"] = 0;
       messages.push_back(std::move(j));
     }
-    out += nlohmann::json{{"messages", std::move(messages)}}.dump();
+    out += DumpJson(nlohmann::json{{"messages", std::move(messages)}});
     out += '\n';
   }
   return out;

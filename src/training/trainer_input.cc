@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "base/json.h"
 #include "training/external_trainer.h"
 
 namespace atrest::training {
@@ -38,8 +39,7 @@ std::string TrainerHeaderLine(const TrainingRequest& r) {
       {"training_bytes", r.training_bytes},
       {"validation_bytes", r.validation ? r.validation_bytes : 0},
   };
-  return header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-         "\n";
+  return DumpJson(header) + "\n";
 }
 
 TrainerInput::TrainerInput(UniqueFd stdin_fd, const TrainingRequest& request)

@@ -15,6 +15,7 @@
 #include <utility>
 #include <variant>
 
+#include "base/json.h"
 #include "base/json_fields.h"
 #include "base/status.h"
 #include "training/external_trainer.h"
@@ -225,12 +226,11 @@ Result<TrainerMessage> ParseTrainerMessage(std::string_view line) {
     return InvalidArgumentError(
         "longer than " + std::to_string(kMaxTrainerMessageLine) + " bytes");
   }
-  // No exceptions: a syntax error or invalid UTF-8 gives a discarded value.
-  const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return InvalidArgumentError("not valid JSON (or not UTF-8)");
-  }
-  if (!j.is_object()) return InvalidArgumentError("not a JSON object");
+  // Messages are flat objects (hyperparameters nest one level); the
+  // trainer is another program, so what it sends is bounded like a request.
+  constexpr JsonLimits kMessageLimits{
+      .max_bytes = kMaxTrainerMessageLine, .max_depth = 8, .max_values = 1000};
+  ASSIGN_OR_RETURN(const json j, ParseJsonObject(line, kMessageLimits));
   const Fields f(j, "");
   const json* type = f.Find("type");
   if (type == nullptr) return f.Missing("type");
@@ -295,9 +295,9 @@ std::string FormatTrainerMessage(const TrainerMessage& message) {
           },
       },
       message);
-  // `replace` keeps dump() from throwing on invalid UTF-8 in strings that
-  // did not come from the parser.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  // DumpJson does not throw on invalid UTF-8 in strings that did not come
+  // from the parser.
+  return DumpJson(j);
 }
 
 }  // namespace atrest::training

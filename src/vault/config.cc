@@ -5,6 +5,8 @@
 #include <limits>
 #include <set>
 
+#include "base/json.h"
+
 namespace atrest::vault {
 namespace {
 
@@ -353,7 +355,7 @@ json KeyAttributesStoreJson(const KeyAttributes& a) {
 }
 
 Result<KeyAttributes> ParseKeyAttributesStoreJson(const std::string& text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonOrDiscarded(text, kStoredJsonLimits);
   if (!j.is_object()) {
     return Status(StatusCode::kDataLoss, "stored key attributes are damaged");
   }
@@ -504,7 +506,7 @@ json RotationPolicyStoreJson(const RotationPolicy& p) {
 }
 
 Result<RotationPolicy> ParseRotationPolicyStoreJson(const std::string& text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonOrDiscarded(text, kStoredJsonLimits);
   if (!j.is_object()) {
     return Status(StatusCode::kDataLoss, "stored rotation policy is damaged");
   }

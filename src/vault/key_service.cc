@@ -5,6 +5,7 @@
 
 #include "base/base64.h"
 #include "base/bytes.h"
+#include "base/json.h"
 #include "crypto/random.h"
 #include "resources/roles.h"
 #include "vault/vault_impl.h"
@@ -354,6 +355,13 @@ Result<T> VaultService::Impl::Audited(const DataCaller& caller,
                                       const std::string& vault,
                                       const char* operation,
                                       const std::string& key, Fn&& fn) {
+  // A name from the request path is checked before anything is recorded:
+  // the audit log stores it and every later listing of the log echoes it.
+  // Key Vault answers a name outside its rules this way for every
+  // operation, whoever the caller is.
+  if (!key.empty() && !ValidKeyName(key)) {
+    return BadParameter("The request URI contains an invalid name: " + key);
+  }
   std::string version;
   const env::MonoTime start = env_.clock().Monotonic();
   Result<T> result = fn(version);
@@ -467,7 +475,7 @@ Result<KeyBundle> VaultService::Impl::AddVersion(
       .name = name,
       .version = NewVersionId(),
       .kty = kty,
-      .attributes_json = KeyAttributesStoreJson(attributes).dump(),
+      .attributes_json = DumpJson(KeyAttributesStoreJson(attributes)),
       .created_at = now,
       .updated_at = now};
   if (kty == "RSA-HSM") {
@@ -784,7 +792,7 @@ Result<KeyBundle> VaultService::UpdateKey(const DataCaller& caller,
               if (params.not_before) attrs.not_before = *params.not_before;
               if (params.expires) attrs.expires = *params.expires;
               if (params.tags) attrs.tags = *params.tags;
-              v.attributes_json = KeyAttributesStoreJson(attrs).dump();
+              v.attributes_json = DumpJson(KeyAttributesStoreJson(attrs));
               v.updated_at = impl_->Now();
               return tx.vault_keys().UpdateVersion(v);
             }));
@@ -963,7 +971,7 @@ Result<Bytes> VaultService::BackupKey(const DataCaller& caller,
                                       {"updated", v.updated_at}});
           ders.push_back(std::move(der));
         }
-        const std::string meta_text = meta.dump();
+        const std::string meta_text = DumpJson(meta);
         size_t total = 4 + meta_text.size();
         for (const auto& d : ders) total += 4 + d.size();
         crypto::SecretBytes plain(total);
@@ -1024,7 +1032,8 @@ Result<KeyBundle> VaultService::RestoreKey(const DataCaller& caller,
         };
         std::optional<ByteView> meta_bytes = take(p);
         if (!meta_bytes) return malformed;
-        json meta = json::parse(AsString(*meta_bytes), nullptr, false);
+        json meta =
+            ParseJsonOrDiscarded(AsString(*meta_bytes), kStoredJsonLimits);
         if (!meta.is_object() || !meta.value("name", json()).is_string() ||
             !meta.value("versions", json()).is_array() ||
             meta["versions"].empty()) {
@@ -1144,7 +1153,8 @@ Result<RotationPolicy> VaultService::SetRotationPolicy(
                 stored.created = old.created;
               }
               stored.updated = now;
-              key.rotation_policy_json = RotationPolicyStoreJson(stored).dump();
+              key.rotation_policy_json =
+                  DumpJson(RotationPolicyStoreJson(stored));
               return tx.vault_keys().Update(key);
             }));
         impl_->events_.Publish({VaultEvent::Kind::kRotationPolicyChanged,

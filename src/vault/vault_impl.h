@@ -103,7 +103,10 @@ class VaultService::Impl {
   // Finds the live vault, checks tenant, firewall and the permission.
   Result<VaultContext> Begin(const DataCaller& caller, const std::string& vault,
                              const Permission& permission);
-  // Runs `fn` and appends the audit event whatever its outcome.
+  // Runs `fn` and appends the audit event whatever its outcome; except that
+  // a non-empty `key` outside Key Vault's name rules (1-127 letters, digits
+  // and '-') is refused with BadParameter before `fn` runs and is not
+  // audited, so that no such name is ever stored.
   template <typename T, typename Fn>
   Result<T> Audited(const DataCaller& caller, const std::string& vault,
                     const char* operation, const std::string& key, Fn&& fn);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/json.h"
 #include "crypto/random.h"
 #include "vault/vault_impl.h"
 
@@ -161,12 +162,12 @@ int64_t VaultService::Impl::Now() const {
 
 std::string VaultService::Impl::StoredProperties(
     const VaultProperties& p, const std::map<std::string, std::string>& tags) {
-  return json{{"tags", tags}, {"properties", VaultPropertiesJson(p, "")}}
-      .dump();
+  return DumpJson(
+      json{{"tags", tags}, {"properties", VaultPropertiesJson(p, "")}});
 }
 
 Result<VaultInfo> VaultService::Impl::ToInfo(store::Vault row) {
-  json j = json::parse(row.properties_json, nullptr, false);
+  json j = ParseJsonOrDiscarded(row.properties_json, kStoredJsonLimits);
   if (!j.is_object()) {
     return Status(StatusCode::kDataLoss, "stored vault properties damaged");
   }

@@ -13,7 +13,10 @@
 // key material or payload values.
 //
 // Every data-plane call is appended to the audit log, whatever its outcome,
-// and every change is published on the EventBus after it commits.
+// and every change is published on the EventBus after it commits. A call
+// naming a key outside Key Vault's rules (1-127 letters, digits and '-') is
+// refused with BadParameter before anything, the audit log included, sees
+// the name.
 //
 // Key material: software keys are sealed by the vault's master key
 // (AES-256-GCM, associated data = vault, key name and version); the master

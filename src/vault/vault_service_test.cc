@@ -2024,3 +2024,47 @@ TEST_F(VaultServiceTest, AuditRecordsCallsWithoutPayloads) {
 
 }  // namespace
 }  // namespace atrest::vault
+
+namespace atrest::vault {
+namespace {
+
+// A key name from a request path that breaks Key Vault's rules is refused
+// before anything stores it, the audit log included, whoever the caller is;
+// bytes that are not UTF-8 among them.
+TEST_F(VaultServiceTest, KeyNamesOutsideTheRulesAreRefusedAndNotAudited) {
+  ASSERT_NO_FATAL_FAILURE(MakeVault("kv-names"));
+  ASSERT_OK(Import("kv-names", "k1"));
+  const identity::Caller stranger = NewPrincipal("x", NewTenant("t2"));
+  const std::string bad[] = {"\xff", "k\xc3", "bad!name", std::string(128, 'k'),
+                             "a/b",  "k 1"};
+  for (const std::string& name : bad) {
+    SCOPED_TRACE(name);
+    for (const DataCaller& who : {Owner(), As(stranger)}) {
+      EXPECT_REFUSED(vaults_->GetKey(who, {"kv-names", name, ""}),
+                     StatusCode::kInvalidArgument, "BadParameter");
+      EXPECT_REFUSED(vaults_->DeleteKey(who, "kv-names", name),
+                     StatusCode::kInvalidArgument, "BadParameter");
+      EXPECT_REFUSED(vaults_->ListKeyVersions(who, "kv-names", name, "", 25),
+                     StatusCode::kInvalidArgument, "BadParameter");
+      EXPECT_REFUSED(vaults_->CreateKey(who, "kv-names", name,
+                                        {.kty = "RSA", .key_size = 2048}),
+                     StatusCode::kInvalidArgument, "BadParameter");
+      EXPECT_REFUSED(Wrap(who, "kv-names", name, RandomData(32)),
+                     StatusCode::kInvalidArgument, "BadParameter");
+    }
+  }
+  // The longest name the rules allow is looked up (and not found).
+  EXPECT_REFUSED(
+      vaults_->GetKey(Owner(), {"kv-names", std::string(127, 'k'), ""}),
+      StatusCode::kNotFound, "KeyNotFound");
+
+  ASSERT_OK_AND_ASSIGN(std::vector<store::AuditEvent> events,
+                       vaults_->ReadAudit(owner_, Ref("kv-names"), 0, 1000));
+  // The import of k1 and the lookup of the 127-character name, nothing else.
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].key_name, "k1");
+  EXPECT_EQ(events[1].key_name, std::string(127, 'k'));
+}
+
+}  // namespace
+}  // namespace atrest::vault
