@@ -28,7 +28,8 @@ IdentityService::IdentityService(store::Store& store, env::Env& env,
     : store_(store),
       env_(env),
       seal_(std::move(signing_key_seal)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      gate_(env_.clock(), options_.secret_gate) {}
 
 int64_t IdentityService::Now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -115,7 +116,8 @@ Status IdentityService::DeletePrincipal(const std::string& object_id) {
 
 Result<AccessToken> IdentityService::ClientCredentials(
     const std::string& tenant_id, const std::string& client_id,
-    const std::string& client_secret, const std::string& scope) {
+    const std::string& client_secret, const std::string& scope,
+    const std::string& peer, std::chrono::seconds* retry_after) {
   // One "<resource>/.default" scope, as the client-credentials grant needs.
   std::string resource;
   if (scope.size() > kDefaultSuffix.size() &&
@@ -150,18 +152,51 @@ Result<AccessToken> IdentityService::ClientCredentials(
     }
     return found.status();
   }
-  const bool valid =
-      std::any_of(found->secrets.begin(), found->secrets.end(),
-                  [&](const store::ClientSecret& s) {
-                    return now >= s.not_before && now <= s.expires_at &&
-                           crypto::VerifySecret(client_secret, s.secret_hash);
-                  });
-  if (!valid) {
-    return Status(StatusCode::kUnauthenticated,
-                  "invalid client secret provided for " + client_id,
-                  "invalid_client");
+  const Status wrong(StatusCode::kUnauthenticated,
+                     "invalid client secret provided for " + client_id,
+                     "invalid_client");
+  std::vector<const store::ClientSecret*> current;
+  for (const store::ClientSecret& s : found->secrets) {
+    if (now >= s.not_before && now <= s.expires_at) current.push_back(&s);
   }
-  return Issue(found->principal, resource);
+  const std::string client = tenant_id + "/" + client_id;
+  // A secret that matched before: no slow check, no throttling.
+  if (std::optional<std::string> key_id =
+          gate_.Remembered(client, client_secret)) {
+    if (std::any_of(current.begin(), current.end(),
+                    [&](const auto* s) { return s->key_id == *key_id; })) {
+      return Issue(found->principal, resource);
+    }
+  }
+  if (current.empty() || client_secret.size() > kMaxClientSecretChars) {
+    gate_.Failed(client, peer);  // Wrong without a slow check.
+    return wrong;
+  }
+  ClientSecretGate::Decision d = gate_.Admit(client, peer);
+  if (!d.permit) {
+    if (retry_after != nullptr) *retry_after = d.retry_after;
+    const std::string wait = std::to_string(d.retry_after.count());
+    if (d.refusal == ClientSecretGate::Decision::Refusal::kBusy) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many client secrets are being checked at once; "
+                    "retry in " +
+                        wait + " s",
+                    "server_busy");
+    }
+    return Status(StatusCode::kResourceExhausted,
+                  "too many wrong client secrets from this address or for "
+                  "this client; retry in " +
+                      wait + " s",
+                  "temporarily_unavailable");
+  }
+  for (const store::ClientSecret* s : current) {
+    if (crypto::VerifySecret(client_secret, s->secret_hash)) {
+      gate_.Remember(client, client_secret, s->key_id);
+      return Issue(found->principal, resource);
+    }
+  }
+  gate_.Failed(client, peer);
+  return wrong;
 }
 
 Result<AccessToken> IdentityService::ManagedIdentityToken(
@@ -173,7 +208,18 @@ Result<AccessToken> IdentityService::ManagedIdentityToken(
   if (p.kind != store::PrincipalKind::kManagedIdentity) {
     return InvalidArgumentError(object_id + " is not a managed identity");
   }
-  return Issue(p, resource);
+  std::string_view audience = resource;
+  if (!audience.empty() && audience.back() == '/') audience.remove_suffix(1);
+  const std::vector<std::string>& allowed = options_.managed_identity_audiences;
+  if (audience.empty() ||
+      std::find(allowed.begin(), allowed.end(), audience) == allowed.end()) {
+    return Status(StatusCode::kPermissionDenied,
+                  "a managed identity's token is minted only for a key vault "
+                  "audience, not for '" +
+                      resource + "'",
+                  "AudienceNotAllowed");
+  }
+  return Issue(p, std::string(audience));
 }
 
 Result<AccessToken> IdentityService::Issue(const store::Principal& principal,

@@ -1,0 +1,126 @@
+// ClientSecretGate: what stands between the token endpoint and its slow
+// secret check (PBKDF2, crypto/secret_hash.h), so that the check is never a
+// lever against the service or against one client.
+//
+//  * Verified secrets are remembered: a keyed hash (HKDF-SHA256 under a key
+//    drawn at random when the gate is made, never stored) of the client and
+//    the secret maps to the id of the stored secret it matched. A correct
+//    secret seen since the server started costs no PBKDF2 and is never
+//    throttled, whatever others do with the same client id. At most
+//    `max_remembered` entries (all forgotten when full).
+//  * Failures are counted per client ("<tenant>/<client id>") and per
+//    address (an IPv4 address; the /64 of an IPv6 one). After
+//    `free_failures` failures of a key, each further failure doubles the
+//    wait before its next slow check (`base_delay`, up to `max_delay`).
+//    A key's failures are forgotten `forget_after` after its last one.
+//    - From an address in backoff, no slow check runs at all.
+//    - For a client in backoff, slow checks run only for addresses with no
+//      failure of their own, so someone who knows a client id and fails
+//      from one address cannot lock its owner out from another.
+//  * At most `max_concurrent` slow checks run at once. A request that finds
+//    them all busy is refused at once rather than queued: a queue would hold
+//    the handler threads that requests with remembered secrets need.
+// A refusal says how long to wait (the token endpoint's Retry-After).
+//
+// Thread safety: safe for concurrent use. Times come from the Env clock
+// (monotonic), so tests move them by hand.
+#ifndef ATREST_IDENTITY_SECRET_GATE_H_
+#define ATREST_IDENTITY_SECRET_GATE_H_
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "crypto/secret_bytes.h"
+#include "env/env.h"
+
+namespace atrest::identity {
+
+struct SecretGateOptions {
+  int max_concurrent = 0;  // 0: half the cores, at least 1.
+  int free_failures = 5;
+  std::chrono::seconds base_delay{1};
+  std::chrono::seconds max_delay{60};
+  std::chrono::seconds forget_after{900};
+  size_t max_tracked = 10000;  // Per table (clients, addresses).
+  size_t max_remembered = 4096;
+};
+
+class ClientSecretGate {
+ public:
+  ClientSecretGate(const env::Clock& clock, SecretGateOptions options);
+  ClientSecretGate(const ClientSecretGate&) = delete;
+  ClientSecretGate& operator=(const ClientSecretGate&) = delete;
+
+  // The id of the stored secret that `secret` matched for `client` before,
+  // if it did (the caller still checks that secret exists and is valid).
+  std::optional<std::string> Remembered(std::string_view client,
+                                        std::string_view secret) const;
+  // Remembers that `secret` matched the stored secret `key_id` of `client`.
+  void Remember(std::string_view client, std::string_view secret,
+                const std::string& key_id);
+
+  // A place among the slow checks, held until destroyed.
+  class Permit {
+   public:
+    Permit(Permit&& other) noexcept : gate_(other.gate_) {
+      other.gate_ = nullptr;
+    }
+    Permit& operator=(Permit&& other) noexcept;
+    ~Permit();
+
+   private:
+    friend class ClientSecretGate;
+    explicit Permit(ClientSecretGate* gate) : gate_(gate) {}
+    ClientSecretGate* gate_;
+  };
+
+  struct Decision {
+    enum class Refusal { kNone, kBackoff, kBusy };
+    std::optional<Permit> permit;  // Set when the slow check may run.
+    Refusal refusal = Refusal::kNone;
+    std::chrono::seconds retry_after{0};  // At least 1 s when refused.
+  };
+  // Whether a slow check for `client` from the address `peer` may run now.
+  Decision Admit(std::string_view client, std::string_view peer);
+
+  // Counts a failed check (a wrong secret) against `client` and `peer`.
+  void Failed(std::string_view client, std::string_view peer);
+
+  // The table key of an address: an IPv4 address as is, the /64 of an
+  // IPv6 one ("2001:db8:1:2::/64"), anything else as given.
+  static std::string AddressKey(std::string_view peer);
+
+ private:
+  struct Record {
+    int failures = 0;
+    env::MonoTime last{};
+    env::MonoTime until{};  // No slow check before this once in backoff.
+  };
+  using Table = std::unordered_map<std::string, Record>;
+
+  // The record of `key`, forgotten when stale. Requires mu_.
+  const Record* Find(Table& table, const std::string& key, env::MonoTime now);
+  void Count(Table& table, const std::string& key, env::MonoTime now);
+  std::string Digest(std::string_view client, std::string_view secret) const;
+  void Release();
+
+  const env::Clock& clock_;
+  const SecretGateOptions options_;
+  const int max_concurrent_;
+  const crypto::SecretBytes digest_key_;
+
+  mutable std::mutex mu_;
+  Table clients_;                                            // Guarded by mu_.
+  Table addresses_;                                          // Guarded by mu_.
+  std::unordered_map<std::string, std::string> remembered_;  // Guarded.
+  int running_ = 0;                                          // Guarded.
+};
+
+}  // namespace atrest::identity
+
+#endif  // ATREST_IDENTITY_SECRET_GATE_H_
