@@ -789,10 +789,16 @@ describe("the account identity's token goes only to allowed vaults, for " +
        'certificate give one and the same error', async () => {
     const closed = nextVaultPort();
     const plainPort = nextVaultPort();
+    const sockets = new Set();
     const plain = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
       socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
     });
-    await new Promise((resolve) => plain.listen(plainPort, '127.0.0.1', resolve));
+    await new Promise((resolve, reject) => {
+      plain.once('error', reject);
+      plain.listen(plainPort, '127.0.0.1', resolve);
+    });
     const untrusted = await fakeVault(tenant, {selfSigned: true});
     try {
       const answers = [];
@@ -807,7 +813,8 @@ describe("the account identity's token goes only to allowed vaults, for " +
       assert.deepEqual(answers[2], answers[0]);
       assert.deepEqual(untrusted.requests, []);
     } finally {
-      await new Promise((resolve) => plain.close(resolve));
+      plain.close();
+      for (const socket of sockets) socket.destroy();
     }
   });
 });
