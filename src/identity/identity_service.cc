@@ -129,6 +129,34 @@ Result<AccessToken> IdentityService::ClientCredentials(
                   "client_credentials grant",
                   "invalid_scope");
   }
+  // An address or client in backoff is refused before anything else is
+  // done for it, unless its secret matched before (checked below).
+  const std::string client = tenant_id + "/" + client_id;
+  std::optional<std::string> remembered =
+      gate_.Remembered(client, client_secret);
+  auto throttled = [&](ClientSecretGate::Decision::Refusal why,
+                       std::chrono::seconds wait) -> Status {
+    if (retry_after != nullptr) *retry_after = wait;
+    const std::string s = std::to_string(wait.count());
+    if (why == ClientSecretGate::Decision::Refusal::kBusy) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many client secrets are being checked at once; "
+                    "retry in " +
+                        s + " s",
+                    "server_busy");
+    }
+    return Status(StatusCode::kResourceExhausted,
+                  "too many wrong client secrets from this address or for "
+                  "this client; retry in " +
+                      s + " s",
+                  "temporarily_unavailable");
+  };
+  if (!remembered) {
+    if (std::optional<std::chrono::seconds> wait =
+            gate_.Backoff(client, peer)) {
+      return throttled(ClientSecretGate::Decision::Refusal::kBackoff, *wait);
+    }
+  }
   const int64_t now = Now();
   struct Found {
     store::Principal principal;
@@ -159,36 +187,18 @@ Result<AccessToken> IdentityService::ClientCredentials(
   for (const store::ClientSecret& s : found->secrets) {
     if (now >= s.not_before && now <= s.expires_at) current.push_back(&s);
   }
-  const std::string client = tenant_id + "/" + client_id;
   // A secret that matched before: no slow check, no throttling.
-  if (std::optional<std::string> key_id =
-          gate_.Remembered(client, client_secret)) {
-    if (std::any_of(current.begin(), current.end(),
-                    [&](const auto* s) { return s->key_id == *key_id; })) {
-      return Issue(found->principal, resource);
-    }
+  if (remembered &&
+      std::any_of(current.begin(), current.end(),
+                  [&](const auto* s) { return s->key_id == *remembered; })) {
+    return Issue(found->principal, resource);
   }
   if (current.empty() || client_secret.size() > kMaxClientSecretChars) {
     gate_.Failed(client, peer);  // Wrong without a slow check.
     return wrong;
   }
   ClientSecretGate::Decision d = gate_.Admit(client, peer);
-  if (!d.permit) {
-    if (retry_after != nullptr) *retry_after = d.retry_after;
-    const std::string wait = std::to_string(d.retry_after.count());
-    if (d.refusal == ClientSecretGate::Decision::Refusal::kBusy) {
-      return Status(StatusCode::kResourceExhausted,
-                    "too many client secrets are being checked at once; "
-                    "retry in " +
-                        wait + " s",
-                    "server_busy");
-    }
-    return Status(StatusCode::kResourceExhausted,
-                  "too many wrong client secrets from this address or for "
-                  "this client; retry in " +
-                      wait + " s",
-                  "temporarily_unavailable");
-  }
+  if (!d.permit) return throttled(d.refusal, d.retry_after);
   for (const store::ClientSecret* s : current) {
     if (crypto::VerifySecret(client_secret, s->secret_hash)) {
       gate_.Remember(client, client_secret, s->key_id);

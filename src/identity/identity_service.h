@@ -102,10 +102,12 @@ class IdentityService {
   Status DeletePrincipal(const std::string& object_id);
 
   // The client-credentials grant. `scope` must be one "<resource>/.default".
-  // The cheap checks come first (scope, known client, a secret no longer
-  // than kMaxClientSecretChars); a secret verified before costs no PBKDF2;
-  // the slow check itself goes through ClientSecretGate (secret_gate.h)
-  // with `peer`, the caller's address. Errors: InvalidArgument
+  // The cheap checks come first, in this order: the scope; a secret
+  // verified before (no PBKDF2, no throttling); the address's or client's
+  // backoff (ClientSecretGate, secret_gate.h; `peer` is the caller's
+  // address), before the store is read; a known client with a current
+  // secret; a secret no longer than kMaxClientSecretChars. Only then, with
+  // a place among the slow checks, PBKDF2. Errors: InvalidArgument
   // "invalid_scope", Unauthenticated "unauthorized_client" (unknown client
   // or tenant) or "invalid_client" (wrong secret), ResourceExhausted
   // "temporarily_unavailable" (too many failures from the address or for the

@@ -119,12 +119,8 @@ void ClientSecretGate::Count(Table& table, const std::string& key,
   }
 }
 
-ClientSecretGate::Decision ClientSecretGate::Admit(std::string_view client,
-                                                   std::string_view peer) {
-  const env::MonoTime now = clock_.Monotonic();
-  const std::string address = AddressKey(peer);
-  std::lock_guard lock(mu_);
-  Decision d;
+std::optional<env::MonoTime> ClientSecretGate::WaitUntil(
+    std::string_view client, const std::string& address, env::MonoTime now) {
   const Record* a = Find(addresses_, address, now);
   const Record* c = Find(clients_, std::string(client), now);
   const bool address_waits = a != nullptr && now < a->until;
@@ -132,11 +128,31 @@ ClientSecretGate::Decision ClientSecretGate::Admit(std::string_view client,
   // failed itself (its owner's, most likely).
   const bool client_waits =
       c != nullptr && now < c->until && a != nullptr && a->failures > 0;
-  if (address_waits || client_waits) {
-    env::MonoTime until = address_waits ? a->until : env::MonoTime{};
-    if (client_waits) until = std::max(until, c->until);
+  if (!address_waits && !client_waits) return std::nullopt;
+  env::MonoTime until = address_waits ? a->until : env::MonoTime{};
+  if (client_waits) until = std::max(until, c->until);
+  return until;
+}
+
+std::optional<std::chrono::seconds> ClientSecretGate::Backoff(
+    std::string_view client, std::string_view peer) {
+  const env::MonoTime now = clock_.Monotonic();
+  const std::string address = AddressKey(peer);
+  std::lock_guard lock(mu_);
+  std::optional<env::MonoTime> until = WaitUntil(client, address, now);
+  if (!until) return std::nullopt;
+  return CeilSeconds(*until - now);
+}
+
+ClientSecretGate::Decision ClientSecretGate::Admit(std::string_view client,
+                                                   std::string_view peer) {
+  const env::MonoTime now = clock_.Monotonic();
+  const std::string address = AddressKey(peer);
+  std::lock_guard lock(mu_);
+  Decision d;
+  if (std::optional<env::MonoTime> until = WaitUntil(client, address, now)) {
     d.refusal = Decision::Refusal::kBackoff;
-    d.retry_after = CeilSeconds(until - now);
+    d.retry_after = CeilSeconds(*until - now);
     return d;
   }
   if (running_ >= max_concurrent_) {

@@ -85,7 +85,13 @@ class ClientSecretGate {
     Refusal refusal = Refusal::kNone;
     std::chrono::seconds retry_after{0};  // At least 1 s when refused.
   };
-  // Whether a slow check for `client` from the address `peer` may run now.
+  // How long a slow check for `client` from the address `peer` must wait
+  // (nullopt: it need not); takes no place. For refusing early, before any
+  // other work.
+  std::optional<std::chrono::seconds> Backoff(std::string_view client,
+                                              std::string_view peer);
+  // Whether a slow check for `client` from the address `peer` may run now:
+  // not in backoff, and a place is free.
   Decision Admit(std::string_view client, std::string_view peer);
 
   // Counts a failed check (a wrong secret) against `client` and `peer`.
@@ -105,6 +111,10 @@ class ClientSecretGate {
 
   // The record of `key`, forgotten when stale. Requires mu_.
   const Record* Find(Table& table, const std::string& key, env::MonoTime now);
+  // Until when a check must wait, if it must. Requires mu_.
+  std::optional<env::MonoTime> WaitUntil(std::string_view client,
+                                         const std::string& address,
+                                         env::MonoTime now);
   void Count(Table& table, const std::string& key, env::MonoTime now);
   std::string Digest(std::string_view client, std::string_view secret) const;
   void Release();

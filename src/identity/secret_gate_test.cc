@@ -70,6 +70,8 @@ TEST_F(SecretGateTest, AnAddressThatKeepsFailingWaitsLongerEachTime) {
   ASSERT_FALSE(d.permit);
   EXPECT_EQ(d.refusal, Refusal::kBackoff);
   EXPECT_EQ(d.retry_after, seconds(1));
+  EXPECT_EQ(gate.Backoff("t/app", "10.0.0.1"), seconds(1));
+  EXPECT_FALSE(gate.Backoff("t/third", "10.0.0.2"));
   // Another client from the same address waits too.
   EXPECT_FALSE(Admitted(gate, "t/other", "10.0.0.1"));
   // Another address for a third client does not.
@@ -120,6 +122,7 @@ TEST_F(SecretGateTest, AtMostMaxConcurrentSlowChecks) {
   ASSERT_FALSE(c.permit);
   EXPECT_EQ(c.refusal, Refusal::kBusy);
   EXPECT_EQ(c.retry_after, seconds(1));
+  EXPECT_FALSE(gate.Backoff("t/c", "10.0.0.3"));  // Busy is not backoff.
   a.permit.reset();
   EXPECT_TRUE(Admitted(gate, "t/c", "10.0.0.3"));
   // A moved permit is released once.
