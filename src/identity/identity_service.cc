@@ -197,15 +197,28 @@ Result<AccessToken> IdentityService::ClientCredentials(
     gate_.Failed(client, peer);  // Wrong without a slow check.
     return wrong;
   }
-  ClientSecretGate::Decision d = gate_.Admit(client, peer);
-  if (!d.permit) return throttled(d.refusal, d.retry_after);
-  for (const store::ClientSecret* s : current) {
-    if (crypto::VerifySecret(client_secret, s->secret_hash)) {
-      gate_.Remember(client, client_secret, s->key_id);
+  using Kind = ClientSecretGate::Outcome::Kind;
+  ClientSecretGate::Outcome checked = gate_.Check(
+      client, client_secret, peer, [&]() -> std::optional<std::string> {
+        for (const store::ClientSecret* s : current) {
+          if (crypto::VerifySecret(client_secret, s->secret_hash)) {
+            return s->key_id;
+          }
+        }
+        return std::nullopt;
+      });
+  switch (checked.kind) {
+    case Kind::kMatched:
       return Issue(found->principal, resource);
-    }
+    case Kind::kBackoff:
+      return throttled(ClientSecretGate::Decision::Refusal::kBackoff,
+                       checked.retry_after);
+    case Kind::kBusy:
+      return throttled(ClientSecretGate::Decision::Refusal::kBusy,
+                       checked.retry_after);
+    case Kind::kWrong:
+      break;
   }
-  gate_.Failed(client, peer);
   return wrong;
 }
 

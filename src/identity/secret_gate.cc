@@ -29,6 +29,8 @@ ClientSecretGate::ClientSecretGate(const env::Clock& clock,
     : clock_(clock),
       options_(options),
       max_concurrent_(DefaultConcurrency(options.max_concurrent)),
+      max_waiters_(options.max_waiters > 0 ? options.max_waiters
+                                           : 4 * max_concurrent_),
       digest_key_(crypto::NewRandomSecret(32)) {}
 
 std::string ClientSecretGate::AddressKey(std::string_view peer) {
@@ -148,12 +150,19 @@ ClientSecretGate::Decision ClientSecretGate::Admit(std::string_view client,
                                                    std::string_view peer) {
   const env::MonoTime now = clock_.Monotonic();
   const std::string address = AddressKey(peer);
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   Decision d;
   if (std::optional<env::MonoTime> until = WaitUntil(client, address, now)) {
     d.refusal = Decision::Refusal::kBackoff;
     d.retry_after = CeilSeconds(*until - now);
     return d;
+  }
+  if (running_ >= max_concurrent_ && waiting_ < max_waiters_ &&
+      options_.slot_wait.count() > 0) {
+    ++waiting_;
+    slot_freed_.wait_for(lock, options_.slot_wait,
+                         [&] { return running_ < max_concurrent_; });
+    --waiting_;
   }
   if (running_ >= max_concurrent_) {
     d.refusal = Decision::Refusal::kBusy;
@@ -165,6 +174,58 @@ ClientSecretGate::Decision ClientSecretGate::Admit(std::string_view client,
   return d;
 }
 
+ClientSecretGate::Outcome ClientSecretGate::Check(
+    std::string_view client, std::string_view secret, std::string_view peer,
+    const std::function<std::optional<std::string>()>& verify) {
+  using Kind = Outcome::Kind;
+  const std::string digest = Digest(client, secret);
+  std::shared_ptr<Flight> flight;
+  if (!digest.empty()) {  // Empty only if HKDF failed: nothing is shared.
+    std::unique_lock lock(mu_);
+    if (auto it = flights_.find(digest); it != flights_.end()) {
+      // The same check is running: wait for its outcome. Its runner waits
+      // at most slot_wait for a place and then checks once.
+      std::shared_ptr<Flight> running = it->second;
+      const bool done = flight_done_.wait_for(
+          lock, options_.slot_wait + std::chrono::seconds(30),
+          [&] { return running->done; });
+      if (!done) {
+        return Outcome{.kind = Kind::kBusy,
+                       .retry_after = std::chrono::seconds(1)};
+      }
+      if (running->outcome.kind == Kind::kWrong) {
+        const env::MonoTime now = clock_.Monotonic();
+        Count(clients_, std::string(client), now);
+        Count(addresses_, AddressKey(peer), now);
+      }
+      return running->outcome;
+    }
+    flight = std::make_shared<Flight>();
+    flights_[digest] = flight;
+  }
+  Outcome out;
+  Decision d = Admit(client, peer);
+  if (!d.permit) {
+    out.kind =
+        d.refusal == Decision::Refusal::kBusy ? Kind::kBusy : Kind::kBackoff;
+    out.retry_after = d.retry_after;
+  } else if (std::optional<std::string> key_id = verify()) {
+    out.kind = Kind::kMatched;
+    out.key_id = std::move(*key_id);
+  }
+  d.permit.reset();
+  if (out.kind == Kind::kMatched) Remember(client, secret, out.key_id);
+  if (out.kind == Kind::kWrong) Failed(client, peer);
+  if (flight) {
+    std::lock_guard lock(mu_);
+    flight->done = true;
+    flight->outcome = out;
+    flights_.erase(digest);
+  }
+  flight_done_.notify_all();
+  return out;
+}
+
 void ClientSecretGate::Failed(std::string_view client, std::string_view peer) {
   const env::MonoTime now = clock_.Monotonic();
   const std::string address = AddressKey(peer);
@@ -174,8 +235,11 @@ void ClientSecretGate::Failed(std::string_view client, std::string_view peer) {
 }
 
 void ClientSecretGate::Release() {
-  std::lock_guard lock(mu_);
-  --running_;
+  {
+    std::lock_guard lock(mu_);
+    --running_;
+  }
+  slot_freed_.notify_one();
 }
 
 ClientSecretGate::Permit& ClientSecretGate::Permit::operator=(

@@ -18,17 +18,26 @@
 //      failure of their own, so someone who knows a client id and fails
 //      from one address cannot lock its owner out from another.
 //  * At most `max_concurrent` slow checks run at once. A request that finds
-//    them all busy is refused at once rather than queued: a queue would hold
-//    the handler threads that requests with remembered secrets need.
+//    them all busy waits at most `slot_wait` for one, and only while fewer
+//    than `max_waiters` wait; otherwise it is refused at once. An unbounded
+//    queue would hold the handler threads that requests with remembered
+//    secrets need.
+//  * A check of the same client and secret that is already running is not
+//    run again: the requests that ask for it meanwhile (a burst of clients
+//    starting with one secret) share its outcome.
 // A refusal says how long to wait (the token endpoint's Retry-After).
 //
-// Thread safety: safe for concurrent use. Times come from the Env clock
-// (monotonic), so tests move them by hand.
+// Thread safety: safe for concurrent use. Backoff times come from the Env
+// clock (monotonic), so tests move them by hand; the waits for a place or
+// for a shared check are real time, bounded as above.
 #ifndef ATREST_IDENTITY_SECRET_GATE_H_
 #define ATREST_IDENTITY_SECRET_GATE_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -48,6 +57,8 @@ struct SecretGateOptions {
   std::chrono::seconds forget_after{900};
   size_t max_tracked = 10000;  // Per table (clients, addresses).
   size_t max_remembered = 4096;
+  std::chrono::milliseconds slot_wait{250};
+  int max_waiters = 0;  // 0: four per place.
 };
 
 class ClientSecretGate {
@@ -91,11 +102,26 @@ class ClientSecretGate {
   std::optional<std::chrono::seconds> Backoff(std::string_view client,
                                               std::string_view peer);
   // Whether a slow check for `client` from the address `peer` may run now:
-  // not in backoff, and a place is free.
+  // not in backoff, and a place is free (within slot_wait).
   Decision Admit(std::string_view client, std::string_view peer);
 
   // Counts a failed check (a wrong secret) against `client` and `peer`.
   void Failed(std::string_view client, std::string_view peer);
+
+  // The slow check of `secret` for `client` from `peer`, end to end:
+  // `verify` (the check itself: the id of the stored secret that matches,
+  // or nullopt) runs once admitted, or, when the same check is running
+  // already, its outcome is shared. A match is remembered; a wrong secret
+  // counts as a failure of `client` and `peer`.
+  struct Outcome {
+    enum class Kind { kMatched, kWrong, kBackoff, kBusy };
+    Kind kind = Kind::kWrong;
+    std::string key_id;                   // kMatched.
+    std::chrono::seconds retry_after{0};  // kBackoff, kBusy.
+  };
+  Outcome Check(std::string_view client, std::string_view secret,
+                std::string_view peer,
+                const std::function<std::optional<std::string>()>& verify);
 
   // The table key of an address: an IPv4 address as is, the /64 of an
   // IPv6 one ("2001:db8:1:2::/64"), anything else as given.
@@ -108,6 +134,11 @@ class ClientSecretGate {
     env::MonoTime until{};  // No slow check before this once in backoff.
   };
   using Table = std::unordered_map<std::string, Record>;
+  // A check that is running, for the requests that wait for its outcome.
+  struct Flight {
+    bool done = false;
+    Outcome outcome;
+  };
 
   // The record of `key`, forgotten when stale. Requires mu_.
   const Record* Find(Table& table, const std::string& key, env::MonoTime now);
@@ -122,13 +153,19 @@ class ClientSecretGate {
   const env::Clock& clock_;
   const SecretGateOptions options_;
   const int max_concurrent_;
+  const int max_waiters_;
   const crypto::SecretBytes digest_key_;
 
   mutable std::mutex mu_;
+  std::condition_variable slot_freed_;
+  std::condition_variable flight_done_;
   Table clients_;                                            // Guarded by mu_.
   Table addresses_;                                          // Guarded by mu_.
   std::unordered_map<std::string, std::string> remembered_;  // Guarded.
-  int running_ = 0;                                          // Guarded.
+  // By digest of client and secret. Guarded by mu_.
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
+  int running_ = 0;  // Guarded by mu_.
+  int waiting_ = 0;  // Guarded by mu_.
 };
 
 }  // namespace atrest::identity

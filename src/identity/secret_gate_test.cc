@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "env/testing.h"
 
 namespace atrest::identity {
@@ -20,7 +24,8 @@ class SecretGateTest : public ::testing::Test {
             .base_delay = seconds(1),
             .max_delay = seconds(8),
             .forget_after = seconds(100),
-            .max_tracked = 4};
+            .max_tracked = 4,
+            .slot_wait = std::chrono::milliseconds(0)};
   }
   // Fails `n` checks of `client` from `peer`, each admitted first.
   void Fail(ClientSecretGate& gate, const std::string& client,
@@ -133,6 +138,92 @@ TEST_F(SecretGateTest, AtMostMaxConcurrentSlowChecks) {
   ClientSecretGate::Decision f = gate.Admit("t/f", "10.0.0.6");
   EXPECT_TRUE(e.permit);
   EXPECT_FALSE(f.permit);
+}
+
+TEST_F(SecretGateTest, ABusyGateWaitsBrieflyForAPlace) {
+  SecretGateOptions o = Options();
+  o.max_concurrent = 1;
+  o.max_waiters = 1;
+  o.slot_wait = std::chrono::seconds(10);
+  ClientSecretGate gate(clock_, o);
+  ClientSecretGate::Decision held = gate.Admit("t/a", "10.0.0.1");
+  ASSERT_TRUE(held.permit);
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    held.permit.reset();
+  });
+  ClientSecretGate::Decision waited = gate.Admit("t/b", "10.0.0.2");
+  release.join();
+  EXPECT_TRUE(waited.permit);  // Got the place when it was freed.
+
+  // With the one waiter's place taken, another is refused at once.
+  std::atomic<bool> waiting{false};
+  std::thread waiter([&] {
+    waiting = true;
+    ClientSecretGate::Decision d = gate.Admit("t/c", "10.0.0.3");
+    EXPECT_TRUE(d.permit);
+  });
+  while (!waiting) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ClientSecretGate::Decision refused = gate.Admit("t/d", "10.0.0.4");
+  EXPECT_FALSE(refused.permit);
+  EXPECT_EQ(refused.refusal, Refusal::kBusy);
+  waited.permit.reset();
+  waiter.join();
+}
+
+// A burst of requests with one client's one secret runs one slow check.
+TEST_F(SecretGateTest, IdenticalChecksShareOneRun) {
+  SecretGateOptions o = Options();
+  o.max_concurrent = 1;
+  ClientSecretGate gate(clock_, o);
+  constexpr int kThreads = 8;
+  std::atomic<int> entered{0};
+  std::atomic<int> runs{0};
+  auto verify = [&]() -> std::optional<std::string> {
+    ++runs;
+    while (entered < kThreads) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return "key-1";
+  };
+  std::vector<ClientSecretGate::Outcome> outcomes(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      ++entered;
+      outcomes[i] =
+          gate.Check("t/app", "s3cret", "10.0.0." + std::to_string(i), verify);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(runs, 1);
+  for (const ClientSecretGate::Outcome& out : outcomes) {
+    EXPECT_EQ(out.kind, ClientSecretGate::Outcome::Kind::kMatched);
+    EXPECT_EQ(out.key_id, "key-1");
+  }
+  EXPECT_EQ(gate.Remembered("t/app", "s3cret"), "key-1");
+
+  // A shared wrong outcome counts against every address that asked.
+  runs = 0;
+  entered = 0;
+  auto wrong = [&]() -> std::optional<std::string> {
+    ++runs;
+    while (entered < 3) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return std::nullopt;
+  };
+  threads.clear();
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&] {
+      ++entered;
+      EXPECT_EQ(gate.Check("t/app", "wrong", "10.0.1.1", wrong).kind,
+                ClientSecretGate::Outcome::Kind::kWrong);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(runs, 1);
+  ClientSecretGate::Decision d = gate.Admit("t/other", "10.0.1.1");
+  EXPECT_EQ(d.refusal, Refusal::kBackoff);  // Three failures: free_failures.
 }
 
 TEST_F(SecretGateTest, TablesStayBounded) {
