@@ -134,11 +134,11 @@ Result<AccessToken> IdentityService::ClientCredentials(
   const std::string client = tenant_id + "/" + client_id;
   std::optional<std::string> remembered =
       gate_.Remembered(client, client_secret);
-  auto throttled = [&](ClientSecretGate::Decision::Refusal why,
-                       std::chrono::seconds wait) -> Status {
+  // `busy`: every slow-check place is taken; else the caller is in backoff.
+  auto throttled = [&](bool busy, std::chrono::seconds wait) -> Status {
     if (retry_after != nullptr) *retry_after = wait;
     const std::string s = std::to_string(wait.count());
-    if (why == ClientSecretGate::Decision::Refusal::kBusy) {
+    if (busy) {
       return Status(StatusCode::kResourceExhausted,
                     "too many client secrets are being checked at once; "
                     "retry in " +
@@ -154,7 +154,7 @@ Result<AccessToken> IdentityService::ClientCredentials(
   if (!remembered) {
     if (std::optional<std::chrono::seconds> wait =
             gate_.Backoff(client, peer)) {
-      return throttled(ClientSecretGate::Decision::Refusal::kBackoff, *wait);
+      return throttled(/*busy=*/false, *wait);
     }
   }
   const int64_t now = Now();
@@ -211,11 +211,8 @@ Result<AccessToken> IdentityService::ClientCredentials(
     case Kind::kMatched:
       return Issue(found->principal, resource);
     case Kind::kBackoff:
-      return throttled(ClientSecretGate::Decision::Refusal::kBackoff,
-                       checked.retry_after);
     case Kind::kBusy:
-      return throttled(ClientSecretGate::Decision::Refusal::kBusy,
-                       checked.retry_after);
+      return throttled(checked.kind == Kind::kBusy, checked.retry_after);
     case Kind::kWrong:
       break;
   }
