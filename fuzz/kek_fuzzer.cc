@@ -9,9 +9,14 @@
 //  - an accepted key identifier prints back to an identifier that parses to
 //    the same parts; an accepted vault URI is normal (parsing it again
 //    changes nothing);
-//  - an accepted challenge names a tenant and a resource;
+//  - a vault URI the allowed hosts accept (keys/vault_hosts.h) is normal,
+//    has no user info, is "https://<one label>.<suffix>" at the suffix's
+//    port, and checks again to the same endpoint;
+//  - an accepted challenge names a tenant and a resource, and the audience
+//    a vault's challenge may yield is always one of the allowed audiences;
 //  - an accepted key bundle has a key name and a non-negative size;
 //  - accepted encryption settings survive their ARM form unchanged.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -21,6 +26,7 @@
 #include "base/json.h"
 #include "fuzz_check.h"
 #include "keys/keyvault_client.h"
+#include "keys/vault_hosts.h"
 
 namespace {
 
@@ -29,7 +35,39 @@ using atrest::accounts::EncryptionSettings;
 using atrest::accounts::KeyStatus;
 using atrest::keys::VaultKeyId;
 
+const atrest::keys::VaultHosts& Hosts() {
+  static const atrest::keys::VaultHosts hosts = [] {
+    auto allowed = atrest::keys::ParseVaultSuffixes(
+        std::string(atrest::keys::kAzureVaultSuffixes) + ",vault.test:4443");
+    FUZZ_CHECK(allowed.ok());
+    auto h = atrest::keys::VaultHosts::Create(
+        {.host = "vault.localhost", .port = 8443}, *allowed);
+    FUZZ_CHECK(h.ok());
+    return *h;
+  }();
+  return hosts;
+}
+
+void FuzzVaultHosts(const std::string& text) {
+  Result<atrest::keys::VaultEndpoint> v = Hosts().Check(text);
+  if (!v.ok()) return;
+  FUZZ_CHECK(v->uri.find('@') == std::string::npos);
+  FUZZ_CHECK(v->host == v->name + "." + v->suffix.host);
+  FUZZ_CHECK(v->name.find('.') == std::string::npos && !v->name.empty());
+  FUZZ_CHECK(v->port == v->suffix.port);
+  Result<atrest::keys::VaultEndpoint> again = Hosts().Check(v->uri);
+  FUZZ_CHECK(again.ok() && again->uri == v->uri);
+  // Whatever a challenge says, the audience is one of the allowed ones.
+  const std::vector<std::string> audiences = Hosts().Audiences();
+  Result<std::string> audience = Hosts().ChallengeAudience(*v, text);
+  if (audience.ok()) {
+    FUZZ_CHECK(std::find(audiences.begin(), audiences.end(), *audience) !=
+               audiences.end());
+  }
+}
+
 void FuzzKeyId(const std::string& text) {
+  FuzzVaultHosts(text);
   Result<VaultKeyId> id = VaultKeyId::Parse(text);
   if (id.ok()) {
     Result<VaultKeyId> again = VaultKeyId::Parse(id->ToString());
@@ -45,7 +83,19 @@ void FuzzKeyId(const std::string& text) {
 
 void FuzzVaultAnswers(const std::string& text) {
   Result<atrest::keys::VaultChallenge> c = atrest::keys::ParseChallenge(text);
-  if (c.ok()) FUZZ_CHECK(!c->tenant_id.empty() && !c->resource.empty());
+  if (c.ok()) {
+    FUZZ_CHECK(!c->tenant_id.empty() && !c->resource.empty());
+    const std::vector<std::string> audiences = Hosts().Audiences();
+    for (const char* vault :
+         {"https://kv.vault.azure.net", "https://kv.vault.localhost:8443"}) {
+      Result<std::string> audience =
+          Hosts().ChallengeAudience(*Hosts().Check(vault), c->resource);
+      if (audience.ok()) {
+        FUZZ_CHECK(std::find(audiences.begin(), audiences.end(), *audience) !=
+                   audiences.end());
+      }
+    }
+  }
   Result<atrest::keys::VaultKeyInfo> k = atrest::keys::ParseKeyBundle(text);
   if (k.ok()) FUZZ_CHECK(!k->id.name.empty() && k->key_bits >= 0);
 }

@@ -6,5 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh release
+# Only what serving needs: the tests and benchmarks are ./scripts/test.sh's.
+./scripts/build.sh release atrest
 exec build/release/src/app/atrest serve "$@"

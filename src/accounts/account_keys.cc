@@ -34,22 +34,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// "https://name.vault.localhost:8443" -> "name" when the host is
-// "<name>.<suffix>"; empty otherwise.
-std::string BuiltinVaultName(const std::string& vault_uri,
-                             const std::string& suffix) {
-  if (suffix.empty()) return "";
-  std::string host = vault_uri.substr(vault_uri.find("://") + 3);
-  host = host.substr(0, host.find(':'));
-  const std::string tail = "." + suffix;
-  if (host.size() <= tail.size() ||
-      host.compare(host.size() - tail.size(), tail.size(), tail) != 0) {
-    return "";
-  }
-  std::string name = host.substr(0, host.size() - tail.size());
-  return name.find('.') == std::string::npos ? name : "";
-}
-
 struct Kek {
   bool service = true;
   keys::VaultKeyId id;  // With the version that wrapped.
@@ -130,8 +114,9 @@ Status ExplainVaultError(const Status& s, const std::string& principal_id,
         "KeyOperationsNotAllowed",
         "The key in " + vault_uri + " does not allow " + std::string(op) + ".");
   }
-  if (r == "VaultUnreachable") {
-    return Rule("KeyVaultUnreachable", s.message());
+  if (r == "KeyVaultUnreachable" || r == "KeyVaultUriInvalid" ||
+      r == "KeyVaultChallengeResourceMismatch") {
+    return Rule(r, s.message());
   }
   if (s.code() == StatusCode::kUnauthenticated) {
     return Rule(
@@ -302,7 +287,7 @@ AccountKeys::AccountKeys(store::Store& store, env::Env& env,
       vaults_(vaults),
       events_(events),
       options_(std::move(options)),
-      client_(options_.vault_https) {
+      client_(options_.vault_https, options_.vault_hosts) {
   if (events_ != nullptr) {
     subscription_ = events_->Subscribe(
         [this](const vault::VaultEvent& e) { OnVaultEvent(e); });
@@ -318,6 +303,11 @@ AccountKeys::~AccountKeys() {
   }
   cv_.notify_all();
   worker_.join();
+}
+
+std::string AccountKeys::BuiltinVaultName(const std::string& vault_uri) const {
+  Result<keys::VaultEndpoint> vault = client_.hosts().Check(vault_uri);
+  return vault.ok() && vault->builtin ? vault->name : "";
 }
 
 int64_t AccountKeys::Now() const {
@@ -389,27 +379,31 @@ Result<WrappedAek> AccountKeys::Rewrap(const store::Account& account,
                 "system-assigned managed identity; remove "
                 "keyVaultProperties.identityClientId.");
   }
-  // 1. The key URI.
-  Result<std::string> vault_uri =
-      keys::VaultKeyId::NormalizeVaultUri(target.key_vault_uri);
-  if (!vault_uri.ok()) return vault_uri.status();
-  std::string key_uri = *vault_uri + "/keys/" + target.key_name;
+  // 1. The key URI, on a vault host that the identity's token may go to.
+  Result<keys::VaultEndpoint> endpoint =
+      client_.hosts().Check(target.key_vault_uri);
+  if (!endpoint.ok()) return endpoint.status();
+  const std::string& vault_uri = endpoint->uri;
+  std::string key_uri = vault_uri + "/keys/" + target.key_name;
   if (!target.key_version.empty()) key_uri += "/" + target.key_version;
   ASSIGN_OR_RETURN(keys::VaultKeyId requested,
                    keys::VaultKeyId::Parse(key_uri));
 
-  // 2. The vault answers, and 3. in the account's tenant.
-  // Asked afresh: a vault may have moved to another tenant since.
+  // 2. The vault answers with a challenge for Key Vault's audience, and 3.
+  // in the account's tenant. Asked afresh: a vault may have moved to
+  // another tenant since.
   Result<keys::VaultChallenge> challenge =
-      client_.Challenge(*vault_uri, /*refresh=*/true);
+      client_.Challenge(vault_uri, /*refresh=*/true);
   if (!challenge.ok()) {
-    return Rule("KeyVaultUnreachable",
-                "The key vault " + *vault_uri +
-                    " cannot be reached: " + challenge.status().message());
+    const std::string& r = challenge.status().reason();
+    if (r == "KeyVaultChallengeResourceMismatch" || r == "KeyVaultUriInvalid") {
+      return Rule(r, challenge.status().message());
+    }
+    return Rule("KeyVaultUnreachable", challenge.status().message());
   }
   if (Lower(challenge->tenant_id) != Lower(tenant_id)) {
     return Rule("KeyVaultTenantMismatch",
-                "The key vault " + *vault_uri + " is in tenant " +
+                "The key vault " + vault_uri + " is in tenant " +
                     challenge->tenant_id + ", the account in tenant " +
                     tenant_id + "; they must be in the same tenant.");
   }
@@ -417,30 +411,29 @@ Result<WrappedAek> AccountKeys::Rewrap(const store::Account& account,
   // external vault, recoverability is read from the key below and the
   // firewall and permission model from the vault's refusals; its region is
   // not visible through the data plane (docs/accounts.md).
-  const std::string builtin =
-      BuiltinVaultName(*vault_uri, options_.builtin_vault_suffix);
+  const std::string builtin = endpoint->builtin ? endpoint->name : "";
   if (!builtin.empty() && vaults_ != nullptr) {
     Result<vault::VaultInfo> v = vaults_->DescribeVault(builtin);
     if (!v.ok()) {
       return Rule("KeyVaultUnreachable",
-                  "The key vault " + *vault_uri + " does not exist.");
+                  "The key vault " + vault_uri + " does not exist.");
     }
     if (resources::NormalizeLocation(v->row.location) != account.location) {
       return Rule("KeyVaultRegionMismatch",
-                  "The key vault " + *vault_uri + " is in " + v->row.location +
+                  "The key vault " + vault_uri + " is in " + v->row.location +
                       ", the account in " + account.location +
                       "; they must be in the same region.");
     }
     if (!v->properties.enable_soft_delete ||
         !v->properties.enable_purge_protection) {
       return Rule("KeyVaultNotRecoverable",
-                  "The key vault " + *vault_uri +
+                  "The key vault " + vault_uri +
                       " must have both soft delete and purge protection "
                       "enabled.");
     }
     if (v->properties.enable_rbac_authorization) {
       return Rule("KeyVaultRbacNotSupported",
-                  "The key vault " + *vault_uri +
+                  "The key vault " + vault_uri +
                       " uses Azure RBAC; customer-managed keys need a vault "
                       "that uses access policies.");
     }
@@ -449,7 +442,7 @@ Result<WrappedAek> AccountKeys::Rewrap(const store::Account& account,
                         v->properties.public_network_access == "Disabled";
     if (closed && acl.bypass != "AzureServices") {
       return Rule("KeyVaultFirewallBlocked",
-                  "The firewall of the key vault " + *vault_uri +
+                  "The firewall of the key vault " + vault_uri +
                       " does not allow trusted services (bypass "
                       "AzureServices).");
     }
@@ -467,7 +460,7 @@ Result<WrappedAek> AccountKeys::Rewrap(const store::Account& account,
   if (!key.ok()) {
     if (key.status().reason() == "KeyVaultTenantMismatch") return key.status();
     return ExplainVaultError(key.status(), account.identity_principal_id,
-                             *vault_uri, "get");
+                             vault_uri, "get");
   }
   RETURN_IF_ERROR(CheckKey(*key, /*external=*/builtin.empty(), Now()));
   ASSIGN_OR_RETURN(
@@ -564,8 +557,7 @@ Result<crypto::SecretBytes> AccountKeys::Unwrap(const store::Account& account,
   // The new version must meet every rule a key set by hand meets, and the
   // round trip must work, before the only stored copy moves to it; until
   // then the account stays on the version it has.
-  const std::string builtin =
-      BuiltinVaultName(kek.id.vault_uri, options_.builtin_vault_suffix);
+  const std::string builtin = BuiltinVaultName(kek.id.vault_uri);
   if (!CheckKey(*info, /*external=*/builtin.empty(), Now()).ok()) return aek;
   auto wrapped =
       WrapAndProve(info->id, aek, account.identity_principal_id, tokens);
@@ -622,8 +614,7 @@ void AccountKeys::Record(const store::Account& account, const Status& outcome,
     e.builtin_vault.clear();
     if (Result<Kek> kek = ParseKek(account.kek_json);
         kek.ok() && !kek->service) {
-      e.builtin_vault = Lower(
-          BuiltinVaultName(kek->id.vault_uri, options_.builtin_vault_suffix));
+      e.builtin_vault = Lower(BuiltinVaultName(kek->id.vault_uri));
     }
     next = e.status;
   }
@@ -775,8 +766,7 @@ void AccountKeys::WorkerLoop() {
         for (const store::Account& a : *all) {
           Result<Kek> kek = ParseKek(a.kek_json);
           if (!kek.ok() || kek->service) continue;
-          const std::string name = BuiltinVaultName(
-              kek->id.vault_uri, options_.builtin_vault_suffix);
+          const std::string name = BuiltinVaultName(kek->id.vault_uri);
           if (!name.empty() && vaults.count(Lower(name)) > 0) Recheck(a.uid);
         }
       }

@@ -97,10 +97,11 @@ struct AccountKeysOptions {
   std::chrono::seconds kek_recheck{300};
   // How the service reaches key vaults (CA files; its own vault hosts).
   net::HttpsOptions vault_https;
-  // "vault.<domain>": vault hosts "<name>.vault.<domain>" are the built-in
-  // vault's, whose ARM definition (region, permission model, firewall,
-  // recoverability) is checked too.
-  std::string builtin_vault_suffix;
+  // The only vaults the account identities' tokens go to. Vaults under its
+  // built-in suffix ("<name>.vault.<domain>") are the built-in vault's, whose
+  // ARM definition (region, permission model, firewall, recoverability) is
+  // checked too. The default allows no vault.
+  keys::VaultHosts vault_hosts;
 };
 
 class AccountKeys {
@@ -115,8 +116,9 @@ class AccountKeys {
   // A fresh AEK for a new account `uid`, wrapped by the service key.
   Result<WrappedAek> NewServiceManaged(const std::string& uid);
 
-  // Checks every rule for using `target` with `account` (in order: key URI,
-  // vault reachable, same tenant, same region, soft delete and purge
+  // Checks every rule for using `target` with `account` (in order: key URI
+  // and an allowed vault host, vault reachable and asking for Key Vault's
+  // audience, same tenant, same region, soft delete and purge
   // protection, access policies rather than RBAC, firewall, system-assigned
   // identity, get/wrapKey/unwrapKey granted, key type and size and state)
   // and returns the AEK wrapped under it. Each rule has its own reason
@@ -186,6 +188,9 @@ class AccountKeys {
   void OnVaultEvent(const vault::VaultEvent& event);
   void WorkerLoop();
   int64_t Now() const;
+  // The built-in vault's name when `vault_uri` is one of its vaults; empty
+  // otherwise.
+  std::string BuiltinVaultName(const std::string& vault_uri) const;
 
   store::Store& store_;
   env::Env& env_;

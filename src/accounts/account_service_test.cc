@@ -95,11 +95,17 @@ class AccountServiceTest : public ::testing::Test {
         *store_, env_, std::move(api_key_seal), *identity_, *rm_, *keys_);
   }
 
-  // AccountKeys with no built-in vault and a short vault timeout.
+  // AccountKeys with no built-in vault service and a short vault timeout.
+  // The vault hosts allowed: the built-in suffix at a port where nothing
+  // listens, and "vault.invalid", under which no name resolves.
   Result<std::unique_ptr<AccountKeys>> MakeKeys(const keys::RootKey& root) {
     AccountKeysOptions options;
     options.vault_https.timeout = seconds(5);
-    options.builtin_vault_suffix = "vault.localhost";
+    ASSIGN_OR_RETURN(std::vector<keys::VaultSuffix> allowed,
+                     keys::ParseVaultSuffixes("vault.invalid"));
+    ASSIGN_OR_RETURN(options.vault_hosts,
+                     keys::VaultHosts::Create(
+                         {.host = "vault.localhost", .port = 1}, allowed));
     return AccountKeys::Create(*store_, env_, root, *identity_,
                                /*vaults=*/nullptr, /*events=*/nullptr,
                                std::move(options));
@@ -623,7 +629,15 @@ TEST_F(AccountServiceTest, MalformedKeyVaultUriIsRefused) {
   for (const char* uri :
        {"not a uri", "http://kv.vault.localhost", "ftp://kv.example",
         "https://", "https://kv.example/path", "https://kv.example/?q=1",
-        "https://user@kv.example", "https://kv.example:99999"}) {
+        "https://user@kv.example", "https://kv.example:99999",
+        // Hosts the identity's token must never go to: another suffix, the
+        // server's other surfaces, user info, IP literals, other ports.
+        "https://evil.example", "https://kv.vault.azure.net",
+        "https://management.localhost:1", "https://a@b.vault.invalid",
+        "https://127.0.0.1", "https://127.0.0.1:1", "https://[::1]",
+        "https://[::1]:1", "https://kv.vault.invalid:8443",
+        "https://kv.vault.localhost", "https://kv.vault.localhost:8443",
+        "https://a.b.vault.invalid", "https://vault.invalid"}) {
     SCOPED_TRACE(uri);
     EXPECT_REFUSED(PutWith("acct1", std::nullopt, Cmk(uri)),
                    StatusCode::kInvalidArgument, "KeyVaultUriInvalid");
@@ -645,7 +659,7 @@ TEST_F(AccountServiceTest, UnreachableVaultIsRefusedAndNothingChanges) {
   const store::Account before = Make("acct1");
   ASSERT_TRUE(before.identity_principal_id.empty());
   for (const char* uri :
-       {"https://nope.vault.invalid", "https://nope.localhost:1"}) {
+       {"https://nope.vault.invalid", "https://nope.vault.localhost:1"}) {
     SCOPED_TRACE(uri);
     EXPECT_REFUSED(PutWith("acct1", std::nullopt, Cmk(uri)),
                    StatusCode::kInvalidArgument, "KeyVaultUnreachable");

@@ -76,11 +76,31 @@ http::Response Token(http::Request& req, Services& s) {
                             required + "'.");
     }
   }
+  std::chrono::seconds retry_after{0};
   Result<identity::AccessToken> token = s.identity.ClientCredentials(
-      tenant, field("client_id"), field("client_secret"), field("scope"));
+      tenant, field("client_id"), field("client_secret"), field("scope"),
+      req.peer_ip, &retry_after);
   if (!token.ok()) {
     const std::string reason = token.status().reason();
     req.caller_id = field("client_id");
+    // Throttled before the secret was checked (docs/identity.md): 429 with
+    // Retry-After, which MSAL honours.
+    if (reason == "temporarily_unavailable" || reason == "server_busy") {
+      const std::string wait = std::to_string(retry_after.count());
+      http::Response r =
+          reason == "server_busy"
+              ? OAuthError(429, "temporarily_unavailable", 90055,
+                           "Too many client secrets are being checked at "
+                           "once. Retry after " +
+                               wait + " seconds.")
+              : OAuthError(429, "temporarily_unavailable", 50053,
+                           "Too many requests with a wrong client secret "
+                           "from this address or for this application. "
+                           "Retry after " +
+                               wait + " seconds.");
+      r.headers.Set("Retry-After", wait);
+      return r;
+    }
     if (reason == "invalid_client") {
       return OAuthError(401, "invalid_client", 7000215,
                         "Invalid client secret provided. Ensure the secret "

@@ -1,9 +1,12 @@
 #include "app/admin.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/bootstrap.h"
 #include "base/json.h"
+#include "env/env.h"
 #include "identity/identity_service.h"
 #include "keys/root_key.h"
 #include "resources/resource_manager.h"
@@ -39,21 +42,55 @@ struct Admin {
     a.identity = std::make_unique<identity::IdentityService>(
         *a.store, env, std::move(seal), identity::IdentityOptions{});
     a.resources = std::make_unique<resources::ResourceManager>(*a.store, env);
-    a.tenant_id = ctx.tenant_id;
-    if (a.tenant_id.empty()) {
-      ASSIGN_OR_RETURN(auto tenants,
-                       a.store->ReadResult([](store::Transaction& tx) {
-                         return tx.tenants().List();
-                       }));
-      if (tenants.empty())
-        return FailedPreconditionError("no tenant exists yet");
-      auto oldest = std::min_element(tenants.begin(), tenants.end(),
-                                     [](const auto& x, const auto& y) {
-                                       return x.created_at < y.created_at;
-                                     });
-      a.tenant_id = oldest->id;
+    ASSIGN_OR_RETURN(auto tenants,
+                     a.store->ReadResult([](store::Transaction& tx) {
+                       return tx.tenants().List();
+                     }));
+    if (!ctx.tenant_id.empty()) {
+      if (std::none_of(tenants.begin(), tenants.end(),
+                       [&](const auto& t) { return t.id == ctx.tenant_id; })) {
+        return NotFoundError("no tenant " + ctx.tenant_id + " in " +
+                             ctx.data_dir);
+      }
+      a.tenant_id = ctx.tenant_id;
+    } else {
+      ASSIGN_OR_RETURN(a.tenant_id, DefaultTenant(env, ctx.data_dir, tenants));
     }
     return a;
+  }
+
+  // Without --tenant: the only tenant, else the one the server made on
+  // first start, as its record (or, in data dirs made before the record
+  // existed, the administrator's credentials file) names it. Creation times
+  // cannot tell: tenants made within the same second tie.
+  static Result<std::string> DefaultTenant(
+      env::Env& env, const std::string& data_dir,
+      const std::vector<store::Tenant>& tenants) {
+    if (tenants.empty()) return FailedPreconditionError("no tenant exists yet");
+    if (tenants.size() == 1) return tenants.front().id;
+    for (const char* file : {kBootstrapRecord, "admin-credentials.json"}) {
+      const std::string path = data_dir + "/" + file;
+      if (!env.fs().Exists(path)) continue;
+      Result<Bytes> bytes = env::ReadFile(env.fs(), path);
+      if (!bytes.ok()) continue;
+      json j = ParseJsonOrDiscarded(AsString(*bytes), kStoredJsonLimits);
+      std::fill(bytes->begin(), bytes->end(), uint8_t{0});
+      const std::string id =
+          j.is_object() && j.contains("tenantId") && j["tenantId"].is_string()
+              ? j["tenantId"].get<std::string>()
+              : "";
+      if (std::any_of(tenants.begin(), tenants.end(),
+                      [&](const auto& t) { return t.id == id; })) {
+        return id;
+      }
+    }
+    std::string ids;
+    for (const store::Tenant& t : tenants) {
+      ids += (ids.empty() ? "" : ", ") + t.id + " (" + t.display_name + ")";
+    }
+    return FailedPreconditionError(
+        "there are several tenants and the default one is not recorded in " +
+        data_dir + "; pass --tenant with one of: " + ids);
   }
 };
 

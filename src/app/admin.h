@@ -5,7 +5,7 @@
 //   atrest ad tenant create --name N
 //   atrest ad sp create-for-rbac --name N [--role R --scopes S] [--tenant T]
 //   atrest ad sp list [--tenant T]
-//   atrest ad sp delete --id <appId or objectId>
+//   atrest ad sp delete --id <appId or objectId> [--tenant T]
 //   atrest ad subscription change-directory --subscription S --to-tenant T
 //
 // They share the SQLite store with a running server safely. Output is JSON
@@ -24,7 +24,9 @@ namespace atrest::app {
 
 struct AdminContext {
   std::string data_dir;
-  std::string tenant_id;  // Empty: the first tenant (the bootstrap one).
+  // Empty: the only tenant, else the one the server made on first start
+  // (<data dir>/bootstrap.json); refused when neither can be told.
+  std::string tenant_id;
 };
 
 Status CreateTenant(const AdminContext& ctx, const std::string& name,

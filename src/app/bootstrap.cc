@@ -45,6 +45,12 @@ Result<BootstrapResult> Bootstrap(env::Env& env, store::Store& store,
                                             AsBytes(text));
   std::fill(text.begin(), text.end(), '\0');
   RETURN_IF_ERROR(written.WithContext("writing the administrator credentials"));
+  const std::string record =
+      DumpJson(nlohmann::json{{"tenantId", tenant.id}}, 2) + "\n";
+  RETURN_IF_ERROR(env::WriteFileAtomically(env.fs(),
+                                           data_dir + "/" + kBootstrapRecord,
+                                           AsBytes(record))
+                      .WithContext("writing the default tenant's record"));
   result.created = true;
   return result;
 }

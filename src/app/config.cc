@@ -15,11 +15,17 @@ struct Setting {
   std::function<Status(Config&, const std::string&)> set;
 };
 
+// A setter with the kind of value it takes (for --help and flag parsing).
+struct Field {
+  std::function<Status(Config&, const std::string&)> set;
+  SettingInfo::Kind kind = SettingInfo::Kind::kText;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
 template <typename Int>
-std::function<Status(Config&, const std::string&)> IntField(Int Config::*field,
-                                                            int64_t min,
-                                                            int64_t max) {
-  return [=](Config& c, const std::string& text) -> Status {
+Field IntField(Int Config::*field, int64_t min, int64_t max) {
+  auto set = [=](Config& c, const std::string& text) -> Status {
     int64_t v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc() || end != text.data() + text.size() || v < min ||
@@ -31,19 +37,28 @@ std::function<Status(Config&, const std::string&)> IntField(Int Config::*field,
     c.*field = static_cast<Int>(v);
     return Status::Ok();
   };
+  return {set, SettingInfo::Kind::kInteger, min, max};
 }
 
-std::function<Status(Config&, const std::string&)> StringField(
-    std::string Config::*field) {
-  return [=](Config& c, const std::string& text) {
+Field StringField(std::string Config::*field) {
+  return {[=](Config& c, const std::string& text) {
     c.*field = text;
     return Status::Ok();
-  };
+  }};
 }
 
-std::function<Status(Config&, const std::string&)> BoolField(
-    bool Config::*field) {
-  return [=](Config& c, const std::string& text) -> Status {
+// A list of key vault suffixes, checked as the server will read it.
+Field VaultSuffixesField(std::string Config::*field) {
+  return {[=](Config& c, const std::string& text) -> Status {
+            RETURN_IF_ERROR(keys::ParseVaultSuffixes(text).status());
+            c.*field = text;
+            return Status::Ok();
+          },
+          SettingInfo::Kind::kList};
+}
+
+Field BoolField(bool Config::*field) {
+  auto set = [=](Config& c, const std::string& text) -> Status {
     if (text == "true" || text == "1" || text == "yes") {
       c.*field = true;
     } else if (text == "false" || text == "0" || text == "no") {
@@ -53,17 +68,34 @@ std::function<Status(Config&, const std::string&)> BoolField(
     }
     return Status::Ok();
   };
+  return {set, SettingInfo::Kind::kBoolean};
 }
 
-Setting Make(std::string toml_key, std::string help,
-             std::function<Status(Config&, const std::string&)> set) {
+// The short spellings users guess for the settings they set most.
+std::string AliasOf(std::string_view toml_key) {
+  if (toml_key == "server.data_dir") return "--data-dir";
+  if (toml_key == "server.port") return "--port";
+  if (toml_key == "server.domain") return "--domain";
+  return "";
+}
+
+Setting Make(std::string toml_key, std::string help, Field field) {
   std::string env = "ATREST_";
   std::string flag = "--";
   for (char ch : toml_key) {
     env += ch == '.' ? '_' : static_cast<char>(std::toupper(ch));
     flag += (ch == '.' || ch == '_') ? '-' : ch;
   }
-  return {{toml_key, env, flag, std::move(help)}, std::move(set)};
+  std::string alias = AliasOf(toml_key);
+  return {{.toml_key = toml_key,
+           .env_var = env,
+           .flag = flag,
+           .help = std::move(help),
+           .kind = field.kind,
+           .min = field.min,
+           .max = field.max,
+           .alias = std::move(alias)},
+          std::move(field.set)};
 }
 
 const std::vector<Setting>& Table() {
@@ -122,6 +154,10 @@ const std::vector<Setting>& Table() {
            "how long an account key unwrapped by a customer-managed key is "
            "used before the key vault is asked again",
            IntField(&Config::kek_recheck_seconds, 1, 86400)),
+      Make("accounts.vault_suffixes",
+           "key vault suffixes (host[:port], comma-separated) whose vaults "
+           "may hold customer-managed keys, besides the built-in vault",
+           VaultSuffixesField(&Config::vault_suffixes)),
       Make("training.max_concurrent_jobs",
            "fine-tuning jobs that run at the same time",
            IntField(&Config::max_concurrent_jobs, 1, 64)),
@@ -139,9 +175,11 @@ const std::vector<Setting>& Table() {
   return table;
 }
 
-// The TOML value at a dotted key as text, or nullopt when absent.
+// The TOML value at a dotted key as text, or nullopt when absent. A list
+// setting may be an array of strings, joined with commas.
 Result<std::optional<std::string>> TomlText(const toml::table& doc,
-                                            const std::string& key) {
+                                            const SettingInfo& setting) {
+  const std::string& key = setting.toml_key;
   toml::node_view<const toml::node> node = doc.at_path(key);
   if (!node) return std::optional<std::string>();
   if (auto s = node.value<std::string>(); s && node.is_string()) return s;
@@ -150,6 +188,18 @@ Result<std::optional<std::string>> TomlText(const toml::table& doc,
   }
   if (auto i = node.value<int64_t>(); i && node.is_integer()) {
     return std::optional<std::string>(std::to_string(*i));
+  }
+  if (const toml::array* a = node.as_array();
+      a != nullptr && setting.kind == SettingInfo::Kind::kList) {
+    std::string joined;
+    for (const toml::node& e : *a) {
+      std::optional<std::string> item = e.value<std::string>();
+      if (!item || !e.is_string()) {
+        return InvalidArgumentError(key + " must be an array of strings");
+      }
+      joined += (joined.empty() ? "" : ",") + *item;
+    }
+    return std::optional<std::string>(joined);
   }
   return InvalidArgumentError(key + " has an unsupported type");
 }
@@ -190,7 +240,7 @@ Result<Config> LoadConfig(const std::string& toml_path, const EnvLookup& env,
   }
   for (const Setting& s : Table()) {
     if (doc) {
-      Result<std::optional<std::string>> v = TomlText(*doc, s.info.toml_key);
+      Result<std::optional<std::string>> v = TomlText(*doc, s.info);
       if (!v.ok()) return v.status().WithContext("config file " + toml_path);
       if (*v) {
         RETURN_IF_ERROR(s.set(config, **v)
@@ -203,6 +253,9 @@ Result<Config> LoadConfig(const std::string& toml_path, const EnvLookup& env,
     }
     if (auto it = flags.find(s.info.flag); it != flags.end()) {
       RETURN_IF_ERROR(s.set(config, it->second).WithContext(s.info.flag));
+    } else if (it = flags.find(s.info.alias);
+               !s.info.alias.empty() && it != flags.end()) {
+      RETURN_IF_ERROR(s.set(config, it->second).WithContext(s.info.alias));
     }
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {

@@ -2,8 +2,10 @@
 // then by ATREST_* environment variables, then by command-line flags.
 //
 // Every setting has one entry in the table in config.cc, which gives its
-// TOML key ("server.port"), environment variable (ATREST_SERVER_PORT) and
-// flag (--server-port). `atrest serve` with nothing set runs on the
+// TOML key ("server.port"), environment variable (ATREST_SERVER_PORT),
+// flag (--server-port, and for the few a user guesses, a short spelling:
+// --port, --data-dir, --domain) and the kind of value it takes. `atrest
+// serve` with nothing set runs on the
 // embedded defaults: SQLite and local files in ./atrest-data, the built-in
 // vault and identity provider, HTTPS on 127.0.0.1:8443 for *.localhost.
 #ifndef ATREST_APP_CONFIG_H_
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "keys/vault_hosts.h"
 
 namespace atrest::app {
 
@@ -56,6 +59,11 @@ struct Config {
   // key vault is asked again; every account with a customer-managed key is
   // rechecked this often (built-in vault changes act at once).
   int kek_recheck_seconds = 300;
+  // The key vault suffixes (comma- or space-separated "host[:port]",
+  // keys/vault_hosts.h) whose vaults accounts may use for customer-managed
+  // keys, besides the built-in vault.<domain> at `port`; the identities'
+  // tokens go nowhere else.
+  std::string vault_suffixes = std::string(keys::kAzureVaultSuffixes);
   // [training]: fine-tuning jobs run this many at a time. An external
   // trainer (docs/trainer-protocol.md) is offered as the base model
   // `external_trainer_model` when `external_trainer_command` is set: the
@@ -68,10 +76,16 @@ struct Config {
 
 // One configurable setting, for the loader and for `atrest serve --help`.
 struct SettingInfo {
+  // kList: comma-separated text, or in TOML an array of strings.
+  enum class Kind { kText, kList, kInteger, kBoolean };
   std::string toml_key;  // "server.port"
   std::string env_var;   // "ATREST_SERVER_PORT"
   std::string flag;      // "--server-port"
   std::string help;
+  Kind kind = Kind::kText;
+  int64_t min = 0;  // kInteger: the allowed range.
+  int64_t max = 0;
+  std::string alias;  // A short spelling accepted too ("--port"), or empty.
 };
 const std::vector<SettingInfo>& Settings();
 
@@ -80,9 +94,9 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup ProcessEnvironment();
 
 // Builds the configuration. `toml_path` may be empty (no file); a named file
-// that does not exist is an error. `flags` maps flag names ("--server-port")
-// to the values given on the command line. Each bad value is
-// InvalidArgument naming where it came from and what is allowed.
+// that does not exist is an error. `flags` maps flag names ("--server-port",
+// or its alias "--port") to the values given on the command line. Each bad
+// value is InvalidArgument naming where it came from and what is allowed.
 Result<Config> LoadConfig(const std::string& toml_path, const EnvLookup& env,
                           const std::map<std::string, std::string>& flags);
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "env/testing.h"
 
@@ -90,9 +92,63 @@ TEST_F(ConfigTest, EverySettingHasDistinctNames) {
   for (const SettingInfo& s : Settings()) {
     EXPECT_TRUE(seen.insert(s.env_var).second) << s.env_var;
     EXPECT_TRUE(seen.insert(s.flag).second) << s.flag;
+    if (!s.alias.empty()) {
+      EXPECT_TRUE(seen.insert(s.alias).second) << s.alias;
+    }
     EXPECT_EQ(s.env_var.rfind("ATREST_", 0), 0u);
   }
   EXPECT_EQ(Settings()[2].flag, "--server-port");
+}
+
+// The spellings a user guesses work beside the long ones, and each setting
+// says what kind of value it takes (so `atrest serve --help` can).
+TEST_F(ConfigTest, ShortSpellingsAndKinds) {
+  std::map<std::string, SettingInfo> by_key;
+  for (const SettingInfo& s : Settings()) by_key[s.toml_key] = s;
+  EXPECT_EQ(by_key["server.port"].alias, "--port");
+  EXPECT_EQ(by_key["server.data_dir"].alias, "--data-dir");
+  EXPECT_EQ(by_key["server.domain"].alias, "--domain");
+  EXPECT_EQ(by_key["server.port"].kind, SettingInfo::Kind::kInteger);
+  EXPECT_EQ(by_key["server.port"].min, 0);
+  EXPECT_EQ(by_key["server.port"].max, 65535);
+  EXPECT_EQ(by_key["crypto.fips"].kind, SettingInfo::Kind::kBoolean);
+  EXPECT_EQ(by_key["server.data_dir"].kind, SettingInfo::Kind::kText);
+  EXPECT_EQ(by_key["accounts.vault_suffixes"].kind, SettingInfo::Kind::kList);
+
+  Result<Config> c = LoadConfig("", FakeEnv({}),
+                                {{"--port", "9300"}, {"--data-dir", "/srv/a"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->port, 9300);
+  EXPECT_EQ(c->data_dir, "/srv/a");
+  c = LoadConfig("", FakeEnv({}), {{"--port", "x"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("--port"));
+}
+
+TEST_F(ConfigTest, VaultSuffixesDefaultToAzuresAndAreChecked) {
+  Result<Config> c = LoadConfig("", FakeEnv({}), {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->vault_suffixes, keys::kAzureVaultSuffixes);
+
+  c = LoadConfig(WriteToml("[accounts]\nvault_suffixes = [\"vault.azure.net\","
+                           " \"vault.example.com:4443\"]\n"),
+                 FakeEnv({}), {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->vault_suffixes, "vault.azure.net,vault.example.com:4443");
+
+  c = LoadConfig("", FakeEnv({{"ATREST_ACCOUNTS_VAULT_SUFFIXES", ""}}), {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->vault_suffixes, "");
+
+  for (const char* bad : {"127.0.0.1", "localhost", "vault.azure.net:0",
+                          "https://vault.azure.net"}) {
+    c = LoadConfig("", FakeEnv({}), {{"--accounts-vault-suffixes", bad}});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(c.status().message(), HasSubstr("--accounts-vault-suffixes"));
+  }
+  // Arrays only where a list is expected.
+  c = LoadConfig(WriteToml("[server]\ndata_dir = [\"a\"]\n"), FakeEnv({}), {});
+  EXPECT_FALSE(c.ok());
 }
 
 }  // namespace

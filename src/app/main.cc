@@ -39,11 +39,49 @@ int main(int argc, char** argv) {
       "serve", "run the server (embedded defaults need no configuration)");
   serve->add_option("--config", config_path, "TOML configuration file")
       ->envname("ATREST_CONFIG");
+  // Each flag is declared with its type, so that --help says INT or
+  // BOOLEAN and CLI11 refuses a bad value before the server starts; the
+  // loader still checks every value wherever it comes from.
   for (const atrest::app::SettingInfo& s : atrest::app::Settings()) {
-    serve->add_option_function<std::string>(
-        s.flag,
-        [&flags, name = s.flag](const std::string& v) { flags[name] = v; },
-        s.help + " [" + s.toml_key + ", " + s.env_var + "]");
+    using Kind = atrest::app::SettingInfo::Kind;
+    const std::string names = s.alias.empty() ? s.flag : s.flag + "," + s.alias;
+    const std::string help =
+        s.help + " [" + s.toml_key + ", " + s.env_var + "]";
+    switch (s.kind) {
+      case Kind::kInteger:
+        serve
+            ->add_option_function<int64_t>(
+                names,
+                [&flags, name = s.flag](int64_t v) {
+                  flags[name] = std::to_string(v);
+                },
+                help)
+            ->check(CLI::Range(s.min, s.max));
+        break;
+      case Kind::kBoolean:
+        // "--crypto-fips", "--crypto-fips true" or "--crypto-fips false".
+        serve
+            ->add_option_function<bool>(
+                names,
+                [&flags, name = s.flag](bool v) {
+                  flags[name] = v ? "true" : "false";
+                },
+                help)
+            ->expected(0, 1)
+            ->default_str("true");
+        break;
+      case Kind::kList:
+      case Kind::kText:
+        serve
+            ->add_option_function<std::string>(
+                names,
+                [&flags, name = s.flag](const std::string& v) {
+                  flags[name] = v;
+                },
+                help)
+            ->type_name(s.kind == Kind::kList ? "LIST" : "TEXT");
+        break;
+    }
   }
 
   std::string tls_dir, tls_domain = "localhost";
@@ -51,8 +89,10 @@ int main(int argc, char** argv) {
       "tls-init",
       "make the CA and server certificate a data dir would get on first "
       "start, and print the CA path");
-  tls_init->add_option("--data-dir", tls_dir, "data dir")->required();
-  tls_init->add_option("--domain", tls_domain, "DNS domain of the endpoints");
+  tls_init->add_option("--data-dir,--server-data-dir", tls_dir, "data dir")
+      ->required();
+  tls_init->add_option("--domain,--server-domain", tls_domain,
+                       "DNS domain of the endpoints");
 
   // `atrest ad ...`: tenants and service principals, on the data dir.
   atrest::app::AdminContext admin_ctx{.data_dir = "atrest-data"};
@@ -60,10 +100,13 @@ int main(int argc, char** argv) {
   auto* ad = app.add_subcommand(
       "ad", "tenants and service principals (on the server's data dir)");
   ad->require_subcommand(1);
-  ad->add_option("--data-dir", admin_ctx.data_dir, "the server's data dir")
-      ->envname("ATREST_SERVER_DATA_DIR");
+  ad->add_option("--data-dir,--server-data-dir", admin_ctx.data_dir,
+                 "the server's data dir")
+      ->envname("ATREST_SERVER_DATA_DIR")
+      ->capture_default_str();
   ad->add_option("--tenant", admin_ctx.tenant_id,
-                 "tenant id (default: the first tenant)");
+                 "tenant id (default: the only tenant, else the one the "
+                 "server made on first start)");
   auto* ad_tenant = ad->add_subcommand("tenant", "tenants");
   ad_tenant->require_subcommand(1);
   auto* tenant_create = ad_tenant->add_subcommand(

@@ -25,6 +25,7 @@
 #include "http/server.h"
 #include "http/shutdown_signal.h"
 #include "keys/root_key.h"
+#include "keys/vault_hosts.h"
 #include "store/sqlite_store.h"
 #include "training/external_trainer.h"
 #include "training/ngram_trainer.h"
@@ -94,13 +95,22 @@ Status Run(const Config& config, std::ostream& out) {
   const std::string port_suffix =
       config.port == 443 ? "" : ":" + std::to_string(config.port);
   const std::string authority = "https://login." + config.domain + port_suffix;
+  // The key vaults accounts may use, and so the only hosts and audiences an
+  // account identity's token is ever minted for.
+  ASSIGN_OR_RETURN(std::vector<keys::VaultSuffix> vault_suffixes,
+                   keys::ParseVaultSuffixes(config.vault_suffixes));
+  ASSIGN_OR_RETURN(keys::VaultHosts vault_hosts,
+                   keys::VaultHosts::Create(
+                       {.host = "vault." + config.domain, .port = config.port},
+                       std::move(vault_suffixes)));
   ASSIGN_OR_RETURN(auto seal, root.DeriveAead("identity/signing-keys"));
   rt.identity = std::make_unique<identity::IdentityService>(
       *rt.store, env, std::move(seal),
       identity::IdentityOptions{
           .authority = authority,
           .token_lifetime = std::chrono::seconds(config.token_lifetime_seconds),
-          .clock_skew = std::chrono::seconds(config.clock_skew_seconds)});
+          .clock_skew = std::chrono::seconds(config.clock_skew_seconds),
+          .managed_identity_audiences = vault_hosts.Audiences()});
   rt.resources = std::make_unique<resources::ResourceManager>(*rt.store, env);
   ASSIGN_OR_RETURN(rt.hsm_token, OpenHsm(config, env));
   ASSIGN_OR_RETURN(http::CounterFamily * vault_ops,
@@ -142,7 +152,7 @@ Status Run(const Config& config, std::ostream& out) {
   // server, whose certificate is checked against its own CA.
   accounts::AccountKeysOptions key_options;
   key_options.kek_recheck = std::chrono::seconds(config.kek_recheck_seconds);
-  key_options.builtin_vault_suffix = "vault." + config.domain;
+  key_options.vault_hosts = vault_hosts;
   if (!tls.ca_cert_path.empty()) {
     key_options.vault_https.ca_files.push_back(tls.ca_cert_path);
   }

@@ -28,7 +28,8 @@ IdentityService::IdentityService(store::Store& store, env::Env& env,
     : store_(store),
       env_(env),
       seal_(std::move(signing_key_seal)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      gate_(env_.clock(), options_.secret_gate) {}
 
 int64_t IdentityService::Now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -115,7 +116,8 @@ Status IdentityService::DeletePrincipal(const std::string& object_id) {
 
 Result<AccessToken> IdentityService::ClientCredentials(
     const std::string& tenant_id, const std::string& client_id,
-    const std::string& client_secret, const std::string& scope) {
+    const std::string& client_secret, const std::string& scope,
+    const std::string& peer, std::chrono::seconds* retry_after) {
   // One "<resource>/.default" scope, as the client-credentials grant needs.
   std::string resource;
   if (scope.size() > kDefaultSuffix.size() &&
@@ -126,6 +128,34 @@ Result<AccessToken> IdentityService::ClientCredentials(
                   "scope must be a single '<resource>/.default' for the "
                   "client_credentials grant",
                   "invalid_scope");
+  }
+  // An address or client in backoff is refused before anything else is
+  // done for it, unless its secret matched before (checked below).
+  const std::string client = tenant_id + "/" + client_id;
+  std::optional<std::string> remembered =
+      gate_.Remembered(client, client_secret);
+  // `busy`: every slow-check place is taken; else the caller is in backoff.
+  auto throttled = [&](bool busy, std::chrono::seconds wait) -> Status {
+    if (retry_after != nullptr) *retry_after = wait;
+    const std::string s = std::to_string(wait.count());
+    if (busy) {
+      return Status(StatusCode::kResourceExhausted,
+                    "too many client secrets are being checked at once; "
+                    "retry in " +
+                        s + " s",
+                    "server_busy");
+    }
+    return Status(StatusCode::kResourceExhausted,
+                  "too many wrong client secrets from this address or for "
+                  "this client; retry in " +
+                      s + " s",
+                  "temporarily_unavailable");
+  };
+  if (!remembered) {
+    if (std::optional<std::chrono::seconds> wait =
+            gate_.Backoff(client, peer)) {
+      return throttled(/*busy=*/false, *wait);
+    }
   }
   const int64_t now = Now();
   struct Found {
@@ -150,18 +180,43 @@ Result<AccessToken> IdentityService::ClientCredentials(
     }
     return found.status();
   }
-  const bool valid =
-      std::any_of(found->secrets.begin(), found->secrets.end(),
-                  [&](const store::ClientSecret& s) {
-                    return now >= s.not_before && now <= s.expires_at &&
-                           crypto::VerifySecret(client_secret, s.secret_hash);
-                  });
-  if (!valid) {
-    return Status(StatusCode::kUnauthenticated,
-                  "invalid client secret provided for " + client_id,
-                  "invalid_client");
+  const Status wrong(StatusCode::kUnauthenticated,
+                     "invalid client secret provided for " + client_id,
+                     "invalid_client");
+  std::vector<const store::ClientSecret*> current;
+  for (const store::ClientSecret& s : found->secrets) {
+    if (now >= s.not_before && now <= s.expires_at) current.push_back(&s);
   }
-  return Issue(found->principal, resource);
+  // A secret that matched before: no slow check, no throttling.
+  if (remembered &&
+      std::any_of(current.begin(), current.end(),
+                  [&](const auto* s) { return s->key_id == *remembered; })) {
+    return Issue(found->principal, resource);
+  }
+  if (current.empty() || client_secret.size() > kMaxClientSecretChars) {
+    gate_.Failed(client, peer);  // Wrong without a slow check.
+    return wrong;
+  }
+  using Kind = ClientSecretGate::Outcome::Kind;
+  ClientSecretGate::Outcome checked = gate_.Check(
+      client, client_secret, peer, [&]() -> std::optional<std::string> {
+        for (const store::ClientSecret* s : current) {
+          if (crypto::VerifySecret(client_secret, s->secret_hash)) {
+            return s->key_id;
+          }
+        }
+        return std::nullopt;
+      });
+  switch (checked.kind) {
+    case Kind::kMatched:
+      return Issue(found->principal, resource);
+    case Kind::kBackoff:
+    case Kind::kBusy:
+      return throttled(checked.kind == Kind::kBusy, checked.retry_after);
+    case Kind::kWrong:
+      break;
+  }
+  return wrong;
 }
 
 Result<AccessToken> IdentityService::ManagedIdentityToken(
@@ -173,7 +228,18 @@ Result<AccessToken> IdentityService::ManagedIdentityToken(
   if (p.kind != store::PrincipalKind::kManagedIdentity) {
     return InvalidArgumentError(object_id + " is not a managed identity");
   }
-  return Issue(p, resource);
+  std::string_view audience = resource;
+  if (!audience.empty() && audience.back() == '/') audience.remove_suffix(1);
+  const std::vector<std::string>& allowed = options_.managed_identity_audiences;
+  if (audience.empty() ||
+      std::find(allowed.begin(), allowed.end(), audience) == allowed.end()) {
+    return Status(StatusCode::kPermissionDenied,
+                  "a managed identity's token is minted only for a key vault "
+                  "audience, not for '" +
+                      resource + "'",
+                  "AudienceNotAllowed");
+  }
+  return Issue(p, std::string(audience));
 }
 
 Result<AccessToken> IdentityService::Issue(const store::Principal& principal,

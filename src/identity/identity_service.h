@@ -34,6 +34,7 @@
 #include "crypto/rsa.h"
 #include "env/env.h"
 #include "identity/jwt.h"
+#include "identity/secret_gate.h"
 #include "store/model.h"
 #include "store/store.h"
 
@@ -47,6 +48,12 @@ struct IdentityOptions {
   // Allowed difference between clocks when checking exp and nbf.
   std::chrono::seconds clock_skew{300};
   std::chrono::seconds signing_key_rotation{std::chrono::hours(24 * 30)};
+  // The only audiences a managed identity's token is minted for: the key
+  // vault audiences (keys::VaultHosts::Audiences()), as the second wall
+  // behind the key vault client's own checks. Empty: none.
+  std::vector<std::string> managed_identity_audiences;
+  // Throttling of the client-credentials grant's secret check.
+  SecretGateOptions secret_gate;
 };
 
 // A new service principal. `client_secret` is shown once and never stored.
@@ -95,12 +102,27 @@ class IdentityService {
   Status DeletePrincipal(const std::string& object_id);
 
   // The client-credentials grant. `scope` must be one "<resource>/.default".
-  Result<AccessToken> ClientCredentials(const std::string& tenant_id,
-                                        const std::string& client_id,
-                                        const std::string& client_secret,
-                                        const std::string& scope);
+  // The cheap checks come first, in this order: the scope; a secret
+  // verified before (no PBKDF2, no throttling); the address's or client's
+  // backoff (ClientSecretGate, secret_gate.h; `peer` is the caller's
+  // address), before the store is read; a known client with a current
+  // secret; a secret no longer than kMaxClientSecretChars. Only then, with
+  // a place among the slow checks, PBKDF2. Errors: InvalidArgument
+  // "invalid_scope", Unauthenticated "unauthorized_client" (unknown client
+  // or tenant) or "invalid_client" (wrong secret), ResourceExhausted
+  // "temporarily_unavailable" (too many failures from the address or for the
+  // client) or "server_busy" (every slow check slot taken), with the time to
+  // wait in `*retry_after` when given.
+  Result<AccessToken> ClientCredentials(
+      const std::string& tenant_id, const std::string& client_id,
+      const std::string& client_secret, const std::string& scope,
+      const std::string& peer = "",
+      std::chrono::seconds* retry_after = nullptr);
+  static constexpr size_t kMaxClientSecretChars = 256;
   // A token for one of atrest's own managed identities (no secret: the
-  // caller is the service itself acting for that identity).
+  // caller is the service itself acting for that identity). PermissionDenied
+  // with reason "AudienceNotAllowed" for a resource that is not one of
+  // options.managed_identity_audiences (a trailing slash aside).
   Result<AccessToken> ManagedIdentityToken(const std::string& object_id,
                                            const std::string& resource);
 
@@ -141,6 +163,7 @@ class IdentityService {
   env::Env& env_;
   const std::unique_ptr<crypto::Aead> seal_;
   const IdentityOptions options_;
+  ClientSecretGate gate_;
 
   std::mutex mu_;
   // (tenant, kid) -> unsealed key. Guarded by mu_.

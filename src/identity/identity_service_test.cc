@@ -34,7 +34,8 @@ class IdentityServiceTest : public ::testing::Test {
         *keys::RootKey::FromBytes(crypto::SecretBytes::CopyFrom(Bytes(32, 7)));
     return std::make_unique<IdentityService>(
         *store_, env_, *root.DeriveAead("identity/signing-keys"),
-        IdentityOptions{.authority = kAuthority});
+        IdentityOptions{.authority = kAuthority,
+                        .managed_identity_audiences = {kVault}});
   }
 
   Result<AccessToken> Token(const std::string& secret,
@@ -178,6 +179,94 @@ TEST_F(IdentityServiceTest, ManagedIdentityTokens) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->object_id, mi->object_id);
   EXPECT_FALSE(service_->ManagedIdentityToken(sp_.object_id, kVault).ok());
+  // With a trailing slash it is the same audience.
+  t = service_->ManagedIdentityToken(mi->object_id, std::string(kVault) + "/");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(Check(t->token, tenant_).ok());
+}
+
+// Wrong secrets put their address (and, from several, the client) in
+// backoff; the right secret still works from the owner's address, and once
+// verified from anywhere, without a slow check.
+TEST_F(IdentityServiceTest, WrongSecretsAreThrottledNotTheRightOne) {
+  const std::string scope = std::string(kVault) + "/.default";
+  const std::string attacker = "203.0.113.9";
+  std::chrono::seconds wait{0};
+  auto ask = [&](const std::string& secret, const std::string& peer) {
+    return service_->ClientCredentials(tenant_, sp_.app_id, secret, scope, peer,
+                                       &wait);
+  };
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(ask("wrong", attacker).status().reason(), "invalid_client") << i;
+  }
+  Result<AccessToken> t = ask("wrong", attacker);
+  EXPECT_EQ(t.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(t.status().reason(), "temporarily_unavailable");
+  EXPECT_EQ(wait, std::chrono::seconds(1));
+  // Not even the right secret is checked from there (never verified yet).
+  EXPECT_EQ(ask(sp_.client_secret, attacker).status().reason(),
+            "temporarily_unavailable");
+  // From another address it is, though the client is in backoff too.
+  t = ask(sp_.client_secret, "198.51.100.1");
+  ASSERT_TRUE(t.ok()) << t.status();
+  // Verified once, it works from the attacker's address as well.
+  t = ask(sp_.client_secret, attacker);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(Check(t->token, tenant_).ok());
+  // A wrong one still waits; after the wait it is checked (and wrong).
+  EXPECT_EQ(ask("wrong", attacker).status().reason(),
+            "temporarily_unavailable");
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(ask("wrong", attacker).status().reason(), "invalid_client");
+  EXPECT_EQ(ask("wrong", attacker).status().reason(),
+            "temporarily_unavailable");
+  EXPECT_EQ(wait, std::chrono::seconds(2));
+}
+
+TEST_F(IdentityServiceTest, CheapChecksComeFirst) {
+  const std::string scope = std::string(kVault) + "/.default";
+  // Unknown clients and tenants, and bad scopes, never count as failures.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(
+        service_->ClientCredentials(tenant_, "nope", "x", scope, "192.0.2.1")
+            .status()
+            .reason(),
+        "unauthorized_client");
+    EXPECT_EQ(
+        service_
+            ->ClientCredentials(tenant_, sp_.app_id, "x", "bad", "192.0.2.1")
+            .status()
+            .reason(),
+        "invalid_scope");
+  }
+  // A secret longer than any atrest issues is wrong at once (and counts).
+  const std::string huge(IdentityService::kMaxClientSecretChars + 1, 'a');
+  EXPECT_EQ(
+      service_->ClientCredentials(tenant_, sp_.app_id, huge, scope, "192.0.2.1")
+          .status()
+          .reason(),
+      "invalid_client");
+  Result<AccessToken> t = service_->ClientCredentials(
+      tenant_, sp_.app_id, sp_.client_secret, scope, "192.0.2.1");
+  ASSERT_TRUE(t.ok()) << t.status();
+}
+
+// The second wall behind the key vault client: a managed identity's token
+// is never minted for another surface, whoever asks.
+TEST_F(IdentityServiceTest, ManagedIdentityTokensOnlyForVaultAudiences) {
+  Result<store::Principal> mi = service_->CreateManagedIdentity(
+      tenant_, "/subscriptions/s/resourceGroups/g/providers/x/accounts/a", "a");
+  ASSERT_TRUE(mi.ok()) << mi.status();
+  for (const char* resource :
+       {"https://management.localhost:8443", "https://login.localhost:8443",
+        "https://management.azure.com", "https://vault.azure.net",
+        "https://vault.localhost:8443/x", "https://localhost:8443", "", "/"}) {
+    Result<AccessToken> t =
+        service_->ManagedIdentityToken(mi->object_id, resource);
+    ASSERT_FALSE(t.ok()) << resource;
+    EXPECT_EQ(t.status().code(), StatusCode::kPermissionDenied) << resource;
+    EXPECT_EQ(t.status().reason(), "AudienceNotAllowed") << resource;
+  }
 }
 
 }  // namespace

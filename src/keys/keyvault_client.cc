@@ -1,5 +1,6 @@
 #include "keys/keyvault_client.h"
 
+#include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
 
@@ -175,7 +176,7 @@ Result<VaultChallenge> ParseChallenge(std::string_view header) {
   if (c.tenant_id.empty() || c.resource.empty()) {
     return Status(StatusCode::kUnavailable,
                   "The key vault's challenge names no tenant or resource.",
-                  "VaultUnreachable");
+                  "KeyVaultUnreachable");
   }
   return c;
 }
@@ -185,7 +186,7 @@ Result<VaultKeyInfo> ParseKeyBundle(std::string_view body) {
   if (!j.is_object() || !j.contains("key") || !j["key"].is_object()) {
     return Status(StatusCode::kUnavailable,
                   "The key vault's answer is not a key bundle.",
-                  "VaultUnreachable");
+                  "KeyVaultUnreachable");
   }
   const json& key = j["key"];
   auto text = [](const json& o, const char* name) -> std::string {
@@ -198,7 +199,7 @@ Result<VaultKeyInfo> ParseKeyBundle(std::string_view body) {
   if (!kid.ok()) {
     return Status(StatusCode::kUnavailable,
                   "The key vault's answer has no valid kid.",
-                  "VaultUnreachable");
+                  "KeyVaultUnreachable");
   }
   info.id = *kid;
   if (Result<Bytes> n = Base64UrlDecode(text(key, "n")); n.ok()) {
@@ -228,8 +229,30 @@ Result<VaultKeyInfo> ParseKeyBundle(std::string_view body) {
   return info;
 }
 
-KeyVaultClient::KeyVaultClient(net::HttpsOptions options)
-    : https_(net::HttpsClient::Create(std::move(options))) {}
+namespace {
+
+// A key bundle or a wrap answer is a few KiB.
+constexpr uint64_t kMaxVaultAnswerBytes = 1 << 20;
+
+net::HttpsOptions Bounded(net::HttpsOptions options) {
+  options.max_body_bytes =
+      std::min(options.max_body_bytes, kMaxVaultAnswerBytes);
+  return options;
+}
+
+// The one answer to every transport failure (see the header).
+Status Unreachable() {
+  return Status(StatusCode::kUnavailable,
+                "The key vault could not be reached: it gave no HTTPS answer "
+                "with a valid certificate for its name in time.",
+                "KeyVaultUnreachable");
+}
+
+}  // namespace
+
+KeyVaultClient::KeyVaultClient(net::HttpsOptions options, VaultHosts hosts)
+    : hosts_(std::move(hosts)),
+      https_(net::HttpsClient::Create(Bounded(std::move(options)))) {}
 
 Result<net::HttpsResponse> KeyVaultClient::Send(const std::string& method,
                                                 const std::string& url,
@@ -249,41 +272,39 @@ Result<net::HttpsResponse> KeyVaultClient::Send(const std::string& method,
     return Status(
         StatusCode::kUnavailable,
         "The key vault client cannot start: " + https_.status().message(),
-        "VaultUnreachable");
+        "KeyVaultUnreachable");
   }
   Result<net::HttpsResponse> res = (*https_)->Send(req);
-  if (!res.ok()) {
-    return Status(
-        res.status().code(),
-        "The key vault could not be reached: " + res.status().message(),
-        "VaultUnreachable");
-  }
+  if (!res.ok()) return Unreachable();
   return res;
 }
 
 Result<VaultChallenge> KeyVaultClient::Challenge(const std::string& vault_uri,
                                                  bool refresh) {
+  ASSIGN_OR_RETURN(VaultEndpoint vault, hosts_.Check(vault_uri));
   if (!refresh) {
     std::lock_guard lock(mu_);
-    auto it = challenges_.find(vault_uri);
+    auto it = challenges_.find(vault.uri);
     if (it != challenges_.end()) return it->second;
   }
   ASSIGN_OR_RETURN(
       net::HttpsResponse res,
       Send("GET",
-           vault_uri + "/keys?api-version=" + kApiVersion + "&maxresults=1", "",
+           vault.uri + "/keys?api-version=" + kApiVersion + "&maxresults=1", "",
            ""));
   if (res.status != 401 || res.www_authenticate.empty()) {
     if (res.status == 404) return VaultError(res);
     return Status(StatusCode::kUnavailable,
-                  "The key vault at " + vault_uri +
+                  "The key vault at " + vault.uri +
                       " did not answer with a Key Vault challenge (HTTP " +
                       std::to_string(res.status) + ").",
-                  "VaultUnreachable");
+                  "KeyVaultUnreachable");
   }
   ASSIGN_OR_RETURN(VaultChallenge c, ParseChallenge(res.www_authenticate));
+  // The audience is checked before anything is remembered or minted.
+  ASSIGN_OR_RETURN(c.resource, hosts_.ChallengeAudience(vault, c.resource));
   std::lock_guard lock(mu_);
-  challenges_[vault_uri] = c;
+  challenges_[vault.uri] = c;
   return c;
 }
 
@@ -292,18 +313,19 @@ Result<std::string> KeyVaultClient::Call(const VaultKeyId& id,
                                          const std::string& path,
                                          const std::string& body,
                                          const TokenSource& tokens) {
+  ASSIGN_OR_RETURN(VaultEndpoint vault, hosts_.Check(id.vault_uri));
   const std::string url =
-      id.vault_uri + path + "?api-version=" + std::string(kApiVersion);
+      vault.uri + path + "?api-version=" + std::string(kApiVersion);
   // A 401 to a token made for a remembered challenge may mean the vault
   // changed (another tenant): forget it, ask again, and retry once.
   for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(VaultChallenge challenge, Challenge(id.vault_uri));
+    ASSIGN_OR_RETURN(VaultChallenge challenge, Challenge(vault.uri));
     ASSIGN_OR_RETURN(std::string token,
                      tokens(challenge.tenant_id, challenge.resource));
     ASSIGN_OR_RETURN(net::HttpsResponse res, Send(method, url, body, token));
     if (res.status == 401 && attempt == 0) {
       std::lock_guard lock(mu_);
-      challenges_.erase(id.vault_uri);
+      challenges_.erase(vault.uri);
       continue;
     }
     if (res.status / 100 != 2) return VaultError(res);
@@ -338,7 +360,7 @@ Result<std::pair<std::string, Bytes>> KeyVaultClient::WrapKey(
   if (!kid.ok() || kid->version.empty() || !value.ok() || value->empty()) {
     return Status(StatusCode::kUnavailable,
                   "The key vault's wrapKey answer is malformed.",
-                  "VaultUnreachable");
+                  "KeyVaultUnreachable");
   }
   return std::make_pair(kid->version, std::move(*value));
 }
@@ -362,7 +384,7 @@ Result<crypto::SecretBytes> KeyVaultClient::UnwrapKey(
   if (!key.ok() || key->empty()) {
     return Status(StatusCode::kUnavailable,
                   "The key vault's unwrapKey answer is malformed.",
-                  "VaultUnreachable");
+                  "KeyVaultUnreachable");
   }
   crypto::SecretBytes out = crypto::SecretBytes::CopyFrom(*key);
   std::fill(key->begin(), key->end(), uint8_t{0});

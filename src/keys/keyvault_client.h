@@ -4,16 +4,25 @@
 // built-in vault is reached through this same path, so its access policies,
 // firewall and key attributes apply to atrest's own calls.
 //
+// Only vaults that VaultHosts allows are called (keys/vault_hosts.h): a
+// vault URI outside the allowed suffixes and ports is refused with reason
+// "KeyVaultUriInvalid" before anything is sent, on every call, so a
+// reference stored before a suffix was removed stops working too.
+//
 // Authentication follows Key Vault's challenge: an unauthenticated request
 // returns 401 with `WWW-Authenticate: Bearer authorization="<login>/<tenant>",
-// resource="<resource>"`; the client asks its TokenSource for a token of that
-// tenant and resource and repeats the request with it.
+// resource="<resource>"`. The resource must be the Key Vault audience of the
+// vault's suffix (else reason "KeyVaultChallengeResourceMismatch", and no
+// token is asked for); the client then asks its TokenSource for a token of
+// that tenant and audience and repeats the request with it.
 //
 // Errors keep Key Vault's codes in Status::reason() as "code" or
 // "code/innererror" ("Forbidden/ForbiddenByPolicy", "KeyNotFound"), with
-// the vault's message; transport failures are Unavailable or
-// DeadlineExceeded with reason "VaultUnreachable". Wrapped and unwrapped
-// key bytes never appear in messages.
+// the vault's message. Every transport failure (DNS, connect, TLS
+// handshake or certificate, I/O, timeout) is Unavailable with reason
+// "KeyVaultUnreachable" and one message that names neither the port nor
+// the cause, so the field cannot probe what listens where. Wrapped and
+// unwrapped key bytes never appear in messages.
 //
 // Thread safety: safe for concurrent use; each call is one or two blocking
 // HTTPS requests.
@@ -31,6 +40,7 @@
 #include "base/bytes.h"
 #include "base/status.h"
 #include "crypto/secret_bytes.h"
+#include "keys/vault_hosts.h"
 #include "net/https_client.h"
 
 namespace atrest::keys {
@@ -70,7 +80,7 @@ struct VaultChallenge {
 };
 
 // Parsers of what a vault answers (untrusted input; fuzzed). Errors are
-// Unavailable with reason "VaultUnreachable".
+// Unavailable with reason "KeyVaultUnreachable".
 // The tenant and resource of a `WWW-Authenticate: Bearer ...` challenge.
 Result<VaultChallenge> ParseChallenge(std::string_view header);
 // A key bundle (GET /keys/{name}[/{version}]).
@@ -78,14 +88,20 @@ Result<VaultKeyInfo> ParseKeyBundle(std::string_view body);
 
 class KeyVaultClient {
  public:
-  // Returns a bearer token for `tenant_id` and `resource`.
+  // Returns a bearer token for `tenant_id` and `resource`, which is always
+  // one of VaultHosts::Audiences().
   using TokenSource = std::function<Result<std::string>(
       const std::string& tenant_id, const std::string& resource)>;
 
-  explicit KeyVaultClient(net::HttpsOptions options);
+  // Calls only the vaults `hosts` allows. Answers larger than 1 MiB fail
+  // (a key bundle is a few KiB), whatever `options` says.
+  KeyVaultClient(net::HttpsOptions options, VaultHosts hosts);
 
-  // The vault's challenge (cached per vault once seen, and asked for again
-  // when the vault refuses a token made for it).
+  const VaultHosts& hosts() const { return hosts_; }
+
+  // The vault's challenge, with `resource` the audience to ask a token for
+  // (cached per vault once seen and verified, and asked for again when the
+  // vault refuses a token made for it).
   // `refresh`: ask the vault even when a challenge is remembered.
   Result<VaultChallenge> Challenge(const std::string& vault_uri,
                                    bool refresh = false);
@@ -102,6 +118,8 @@ class KeyVaultClient {
   static constexpr const char* kAlgorithm = "RSA-OAEP-256";
 
  private:
+  // One request to an allowed vault; transport failures as described
+  // above.
   Result<net::HttpsResponse> Send(const std::string& method,
                                   const std::string& url,
                                   const std::string& body,
@@ -111,6 +129,7 @@ class KeyVaultClient {
                            const std::string& path, const std::string& body,
                            const TokenSource& tokens);
 
+  const VaultHosts hosts_;
   // Made once: loading the system's CAs costs more than a request.
   const Result<std::unique_ptr<net::HttpsClient>> https_;
   std::mutex mu_;

@@ -73,7 +73,8 @@ TEST(ParseChallengeTest, ReadsTenantAndResource) {
 
   for (const char* bad : {"", "Bearer", "Bearer resource=\"r\"",
                           "Bearer authorization=\"https://x/t\""}) {
-    EXPECT_EQ(ParseChallenge(bad).status().reason(), "VaultUnreachable") << bad;
+    EXPECT_EQ(ParseChallenge(bad).status().reason(), "KeyVaultUnreachable")
+        << bad;
   }
 }
 
@@ -100,7 +101,8 @@ TEST(ParseKeyBundleTest, ReadsWhatTheRulesNeed) {
 
   for (const char* bad : {"", "[]", R"({"key": 1})",
                           R"({"key": {"kid": "https://x/secrets/s"}})"}) {
-    EXPECT_EQ(ParseKeyBundle(bad).status().reason(), "VaultUnreachable") << bad;
+    EXPECT_EQ(ParseKeyBundle(bad).status().reason(), "KeyVaultUnreachable")
+        << bad;
   }
 }
 

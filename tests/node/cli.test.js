@@ -1,14 +1,15 @@
 // `atrest login` and `atrest group ...`: the real binary against a real
 // server over HTTPS, with the profile in a scratch config dir.
 import assert from 'node:assert/strict';
-import {execFileSync, spawnSync} from 'node:child_process';
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import {generateKeyPairSync} from 'node:crypto';
-import {existsSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync,
+        statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 
-import {atrestBin, startServer} from './support/atrest.js';
+import {atrestBin, freePort, startServer} from './support/atrest.js';
 
 let server;
 let home;
@@ -434,5 +435,136 @@ describe('atrest login and atrest group', () => {
       assert.match(r.stderr, /no-such-key/);
       assert.equal(r.stdout, '');
     });
+  });
+});
+
+// `atrest serve` and `atrest ad` flags: the spellings a user guesses, typed
+// values, and which tenant `ad` works in without --tenant.
+describe('atrest serve and atrest ad flags', () => {
+  let dataDir;
+  let port;
+  let child;
+  let creds;
+  const scratch = () => mkdtempSync(
+      path.join(process.env.ATREST_TEST_ROOT ?? tmpdir(), 'cli-flags-'));
+
+  before(async () => {
+    dataDir = scratch();
+    cpSync(process.env.ATREST_TEST_TLS_DIR, path.join(dataDir, 'tls'),
+           {recursive: true});
+    port = await freePort();
+    // The short spellings only: --port, --data-dir; a boolean as a bare
+    // flag is "true" and as "false" false.
+    child = spawn(atrestBin, ['serve', '--port', String(port), '--data-dir',
+                              dataDir, '--server-access-log', '',
+                              '--hsm-module-may-wait', 'false'],
+                  {stdio: ['ignore', 'pipe', 'pipe'], cwd: scratch()});
+    let output = '';
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+          () => reject(new Error(`atrest did not start:\n${output}`)), 30000);
+      const seen = (d) => {
+        output += d;
+        if (output.includes('administrator credentials:')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', seen);
+      child.stderr.on('data', seen);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`atrest exited with ${code}:\n${output}`));
+      });
+    });
+    assert.match(output, new RegExp(`login\\.localhost:${port}`));
+    creds = JSON.parse(readFileSync(path.join(dataDir, 'admin-credentials.json'),
+                                    'utf8'));
+  });
+  after(() => { child?.kill('SIGTERM'); });
+
+  test('serve --help says what each flag takes, with the short spellings',
+       () => {
+    const help = execFileSync(atrestBin, ['serve', '--help'],
+                              {encoding: 'utf8'});
+    assert.match(help, /--server-port,--port INT/);
+    assert.match(help, /--server-data-dir,--data-dir TEXT/);
+    assert.match(help, /--server-domain,--domain TEXT/);
+    assert.match(help, /--crypto-fips BOOLEAN/);
+    assert.match(help, /--hsm-module-may-wait BOOLEAN/);
+    assert.match(help, /--accounts-kek-recheck-seconds INT/);
+    assert.match(help, /--accounts-vault-suffixes LIST/);
+    const tls = execFileSync(atrestBin, ['tls-init', '--help'],
+                             {encoding: 'utf8'});
+    assert.match(tls, /--data-dir,--server-data-dir/);
+    const ad = execFileSync(atrestBin, ['ad', '--help'], {encoding: 'utf8'});
+    assert.match(ad, /--data-dir,--server-data-dir/);
+  });
+
+  test('bad values are refused before the server starts', () => {
+    const cwd = scratch();
+    for (const [args, pattern] of [
+      [['--port', 'abc'], /--server-port/],
+      [['--port', '70000'], /65535/],
+      [['--server-threads', '1.5'], /--server-threads/],
+      [['--crypto-fips', 'maybe'], /--crypto-fips/],
+      [['--accounts-vault-suffixes', '127.0.0.1'], /key vault suffix/],
+    ]) {
+      const r = spawnSync(atrestBin, ['serve', ...args],
+                          {encoding: 'utf8', cwd});
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, pattern, args.join(' '));
+    }
+    assert.ok(!existsSync(path.join(cwd, 'atrest-data')),
+              'a refused start made a data dir');
+  });
+
+  // Was: without --tenant, `atrest ad` took the tenant with the smallest
+  // created_at; tenants made within the same second tied and the first by
+  // id won, so `sp create-for-rbac --scopes /subscriptions/<default>`
+  // failed at random once `ad tenant create` had been run.
+  test('ad without --tenant works in the first-start tenant, else refuses',
+       () => {
+    const ad = (...args) => JSON.parse(execFileSync(
+        atrestBin, ['ad', '--data-dir', dataDir, ...args], {encoding: 'utf8'}));
+    const others = [1, 2, 3].map((i) => ad('tenant', 'create', '--name',
+                                           `Other ${i}`).tenantId);
+    const sp = ad('sp', 'create-for-rbac', '--name', 'ci', '--role',
+                  'Contributor', '--scopes',
+                  `/subscriptions/${creds.subscriptionId}`);
+    assert.equal(sp.tenant, creds.tenantId);
+    assert.ok(ad('sp', 'list').some((p) => p.appId === sp.appId));
+    // --server-data-dir is the same flag; --tenant picks another.
+    const listed = JSON.parse(execFileSync(
+        atrestBin, ['ad', '--server-data-dir', dataDir, '--tenant', others[0],
+                    'sp', 'list'], {encoding: 'utf8'}));
+    assert.deepEqual(listed, []);
+
+    // A data dir made before the record existed: the administrator's
+    // credentials name the tenant.
+    rmSync(path.join(dataDir, 'bootstrap.json'));
+    assert.ok(ad('sp', 'list').some((p) => p.appId === sp.appId));
+
+    // Nothing tells: refused, naming the tenants, rather than guessed.
+    const credsFile = path.join(dataDir, 'admin-credentials.json');
+    renameSync(credsFile, `${credsFile}.moved`);
+    try {
+      const r = spawnSync(atrestBin, ['ad', '--data-dir', dataDir, 'sp',
+                                      'list'], {encoding: 'utf8'});
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /several tenants.*--tenant/);
+      for (const id of [creds.tenantId, ...others]) {
+        assert.ok(r.stderr.includes(id), r.stderr);
+      }
+      assert.equal(r.stdout, '');
+      const unknown = spawnSync(atrestBin, [
+        'ad', '--data-dir', dataDir, '--tenant',
+        '00000000-0000-4000-8000-000000000000', 'sp', 'list'],
+                                {encoding: 'utf8'});
+      assert.equal(unknown.status, 1);
+      assert.match(unknown.stderr, /no tenant 00000000/);
+    } finally {
+      renameSync(`${credsFile}.moved`, credsFile);
+    }
   });
 });

@@ -1,15 +1,20 @@
 // Customer-managed keys held in an *external* Azure Key Vault: the account's
 // encryption names a vault URL atrest does not host
-// (https://fakekv.localhost:<port>/, a fake vault in this process speaking
-// the Key Vault keys REST API, support/fake-vault.js). atrest must reach it
+// (https://fakekv.vault.test.localhost:<port>/, a fake vault in this process
+// speaking the Key Vault keys REST API, support/fake-vault.js, under a
+// suffix the server is told to allow as it allows vault.azure.net by
+// default). atrest must reach it
 // as it would reach Azure: answer its challenge, call it with a token of the
 // account's system-assigned identity in the account's tenant, wrap and
 // unwrap the account key with RSA-OAEP-256, apply the CMK rules to what the
 // vault says (docs/accounts.md: recoverability from recoveryLevel, firewall
 // and access from its refusals), notice revocation and new key versions on
-// its recheck period (1 s here), with no vault events to help it.
+// its recheck period (1 s here), with no vault events to help it; and it
+// must send the account identity's token nowhere else, for no other
+// audience (the last describe).
 import assert from 'node:assert/strict';
 import {createPublicKey, randomBytes, randomUUID, verify} from 'node:crypto';
+import net from 'node:net';
 import {performance} from 'node:perf_hooks';
 import {after, before, describe, test} from 'node:test';
 
@@ -19,8 +24,8 @@ import {ClientSecretCredential} from '@azure/identity';
 import {AzureOpenAI, toFile} from 'openai';
 
 import {freePort, startServer} from './support/atrest.js';
-import {VAULT_RESOURCE, jwtClaims, prepareRsaKeys, startFakeVault}
-  from './support/fake-vault.js';
+import {VAULT_HOST, VAULT_RESOURCE, VAULT_SUFFIX, jwtClaims, prepareRsaKeys,
+        startFakeVault} from './support/fake-vault.js';
 
 const API_VERSION = '2024-10-21';
 const ARM_API_VERSION = '2025-09-01';
@@ -36,6 +41,10 @@ let cs;
 const rg = 'rg-extkv';
 const keys = {};  // account name -> {key1, key2}
 const vaults = [];  // every fake started, closed at the end
+// The ports the server allows vaults under VAULT_SUFFIX at, one per fake
+// (chosen before the server starts, which is told them).
+const vaultPorts = [];
+const POOL = 16;
 
 // ---- helpers ----
 
@@ -49,9 +58,17 @@ function azure(account) {
                           apiVersion: API_VERSION, maxRetries: 0});
 }
 
-async function fakeVault(tenantId = tenant, {selfSigned = false} = {}) {
+/** The next allowed vault port no fake listens on yet. */
+function nextVaultPort() {
+  const port = vaultPorts.shift();
+  assert.ok(port, `more than ${POOL} vault ports asked for`);
+  return port;
+}
+
+async function fakeVault(tenantId = tenant, {selfSigned = false, host,
+                                             port = nextVaultPort()} = {}) {
   const v = await startFakeVault({loginOrigin: server.origin('login'),
-                                  tenantId, selfSigned});
+                                  tenantId, selfSigned, host, port});
   vaults.push(v);
   return v;
 }
@@ -175,10 +192,17 @@ function assertCallsByIdentity(fake, principalId) {
 }
 
 before(async () => {
+  for (let i = 0; i < POOL; ++i) {
+    let port;
+    do port = await freePort(); while (vaultPorts.includes(port));
+    vaultPorts.push(port);
+  }
   // The vaults' RSA keys are made while the server starts.
   [server] = await Promise.all([
-    startServer({extraArgs: ['--accounts-kek-recheck-seconds',
-                             String(RECHECK_SECONDS)]}),
+    startServer({extraArgs: [
+      '--accounts-kek-recheck-seconds', String(RECHECK_SECONDS),
+      '--accounts-vault-suffixes',
+      vaultPorts.map((p) => `${VAULT_SUFFIX}:${p}`).join(',')]}),
     prepareRsaKeys(2048, 15), prepareRsaKeys(3072, 2)]);
   tenant = server.creds.tenantId;
   credential = new ClientSecretCredential(
@@ -500,9 +524,9 @@ describe('the CMK rules through an external vault', () => {
   });
 
   test('KeyVaultUnreachable: nothing listens at the vault URI', async () => {
-    const port = await freePort();
+    const port = nextVaultPort();
     await refusedRule(() => useKey(account, {
-      vaultUri: `https://nothing.localhost:${port}/`, keyName: 'cmk'}),
+      vaultUri: `https://nothing.${VAULT_SUFFIX}:${port}/`, keyName: 'cmk'}),
                       'KeyVaultUnreachable', account);
   });
 
@@ -516,11 +540,12 @@ describe('the CMK rules through an external vault', () => {
                       'KeyVaultUnreachable', account);
     assert.deepEqual(self.requests, []);
     assert.ok(self.tlsErrors.length > 0, 'no TLS handshake was refused');
-    // The right CA, but the certificate names fakekv.localhost only.
+    // The right CA, but the certificate names fakekv.<suffix> only.
     const before = fake.requests.length;
     const tlsBefore = fake.tlsErrors.length;
     await refusedRule(() => useKey(account, {
-      vaultUri: `https://otherkv.localhost:${fake.port}/`, keyName: 'good'}),
+      vaultUri: `https://otherkv.${VAULT_SUFFIX}:${fake.port}/`,
+      keyName: 'good'}),
                       'KeyVaultUnreachable', account);
     assert.equal(fake.requests.length, before);
     assert.ok(fake.tlsErrors.length > tlsBefore, 'no TLS handshake was refused');
@@ -634,5 +659,162 @@ describe('versionless references and moved vaults', () => {
                                              keyVersion: v.version}),
                       'KeyVaultTenantMismatch', account);
     assert.deepEqual(fake.authenticated(), []);
+  });
+});
+
+// ---- the account identity's token reaches only real vaults, and only for
+// Key Vault's audience ----
+
+describe("the account identity's token goes only to allowed vaults, for " +
+         "Key Vault's audience", () => {
+  const account = 'ext-hostile';
+  let fake;  // A vault under an allowed suffix.
+  let principal;
+
+  before(async () => {
+    fake = await fakeVault();
+    fake.createKey('cmk');
+    principal = (await createAccount(account)).identity.principalId;
+  });
+
+  /** The account PATCH of `encryption` as ARM answers it (status, error). */
+  async function rawPatch(encryption) {
+    const token = (await credential.getToken(
+        `${server.origin('management')}/.default`)).token;
+    const res = await fetch(
+        `${server.origin('management')}/subscriptions/${sub}/resourceGroups/` +
+            `${rg}/providers/${SERVICE}/accounts/${account}` +
+            `?api-version=${ARM_API_VERSION}`,
+        {method: 'PATCH',
+         headers: {'authorization': `Bearer ${token}`,
+                   'content-type': 'application/json'},
+         body: JSON.stringify({properties: {encryption}})});
+    const text = await res.text();
+    return {status: res.status, error: JSON.parse(text).error, text};
+  }
+
+  const cmkAt = (keyVaultUri) => ({keySource: VAULT,
+                                   keyVaultProperties: {keyVaultUri,
+                                                        keyName: 'cmk'}});
+
+  function noTokenReached(v) {
+    assert.deepEqual(v.requests.filter((r) => r.authorization)
+                         .map((r) => `${r.method} ${r.path} aud=${r.claims?.aud}`),
+                     [], "the identity's token reached the vault");
+  }
+
+  // Was: a caller with write on the account set keyVaultUri to a host of
+  // its own; atrest answered that host's challenge with a bearer token of
+  // the account's identity, for whatever audience the challenge named (the
+  // vault's, management's), and unwrapped keys through it.
+  test('a vault outside the allowed suffixes and ports is refused ' +
+       '(KeyVaultUriInvalid) and never contacted', async () => {
+    // A hostile "vault" with a certificate atrest trusts for its own name,
+    // whose challenge names the built-in vault's audience.
+    const evil = await fakeVault(tenant, {host: 'evil.localhost', port: 0});
+    evil.resource = server.origin('vault');
+    evil.createKey('cmk');
+    const p = evil.port;
+    for (const vaultUri of [
+      evil.uri,
+      `https://evil.localhost:${p}`,
+      `https://kv.vault.azure.net.evil.localhost:${p}/`,
+      `https://${VAULT_HOST}:${p}/`,         // An allowed name, another port.
+      `https://kv.vault.localhost:${p}/`,    // The built-in suffix, ditto.
+      `https://127.0.0.1:${p}/`,             // IP literals.
+      `https://[::1]:${p}/`,
+      `https://127.0.0.1/`,
+      `https://[::1]/`,
+      `https://a@${VAULT_HOST}:${fake.port}/`,  // User info.
+      'https://a@b.vault.azure.net',
+      `https://${VAULT_SUFFIX}:${fake.port}/`,  // The suffix, no vault name.
+      `https://a.b.${VAULT_SUFFIX}:${fake.port}/`,
+      `${server.origin('management')}/`,     // The server's other surfaces.
+      `${server.origin('login')}/`,
+      'https://kv.vault.azure.net:8443/',
+    ]) {
+      await refusedRule(() => useKey(account, {vaultUri, keyName: 'cmk'}),
+                        'KeyVaultUriInvalid', account);
+    }
+    assert.equal(evil.connections, 0, 'the hostile vault was contacted');
+    assert.deepEqual(evil.requests, []);
+    noTokenReached(fake);
+    const {status, error} = await rawPatch(cmkAt(evil.uri));
+    assert.equal(status, 400);
+    assert.equal(error.code, 'KeyVaultUriInvalid');
+    assert.match(error.message, /not under an allowed key vault suffix/);
+  });
+
+  test('an allowed vault whose challenge asks for another audience gets no ' +
+       'token (KeyVaultChallengeResourceMismatch)', async () => {
+    const parent = `https://${VAULT_SUFFIX.split('.').slice(1).join('.')}`;
+    for (const resource of [
+      server.origin('management'), server.origin('login'), server.origin(''),
+      server.origin('vault'),  // The built-in vault's, not this suffix's.
+      'https://management.azure.com', 'https://vault.azure.net',
+      parent,                  // A parent domain, which the SDKs allow.
+      `https://${VAULT_HOST}`, `${VAULT_RESOURCE}:1`,
+    ]) {
+      fake.resource = resource;
+      fake.clear();
+      await refusedRule(() => useKey(account, {vaultUri: fake.uri,
+                                               keyName: 'cmk'}),
+                        'KeyVaultChallengeResourceMismatch', account);
+      assert.ok(fake.requests.length > 0, `${resource}: the vault was not asked`);
+      noTokenReached(fake);
+    }
+    // The scope form of the challenge is held to the same rule.
+    fake.resource = VAULT_RESOURCE;
+    fake.challengeHeader =
+        `Bearer authorization="${server.origin('login')}/${tenant}", ` +
+        `scope="${server.origin('management')}/.default"`;
+    fake.clear();
+    await refusedRule(() => useKey(account, {vaultUri: fake.uri,
+                                             keyName: 'cmk'}),
+                      'KeyVaultChallengeResourceMismatch', account);
+    noTokenReached(fake);
+
+    // Asked for its own audience, the same vault is used, with tokens of
+    // that audience only.
+    fake.challengeHeader = null;
+    fake.clear();
+    const a = await useKey(account, {vaultUri: fake.uri, keyName: 'cmk'});
+    assert.equal(a.properties.encryption.keySource, VAULT);
+    assertCallsByIdentity(fake, principal);
+    await cs.accounts.beginUpdateAndWait(rg, account, {
+      properties: {encryption: {keySource: SERVICE}}});
+  });
+
+  test('a closed port, a port that speaks no TLS and an untrusted ' +
+       'certificate give one and the same error', async () => {
+    const closed = nextVaultPort();
+    const plainPort = nextVaultPort();
+    const sockets = new Set();
+    const plain = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
+    });
+    await new Promise((resolve, reject) => {
+      plain.once('error', reject);
+      plain.listen(plainPort, '127.0.0.1', resolve);
+    });
+    const untrusted = await fakeVault(tenant, {selfSigned: true});
+    try {
+      const answers = [];
+      for (const port of [closed, plainPort, untrusted.port]) {
+        const r = await rawPatch(cmkAt(`https://kv.${VAULT_SUFFIX}:${port}/`));
+        assert.equal(r.status, 400, r.text);
+        assert.equal(r.error.code, 'KeyVaultUnreachable', r.text);
+        assert.ok(!r.error.message.includes(String(port)), r.error.message);
+        answers.push({code: r.error.code, message: r.error.message});
+      }
+      assert.deepEqual(answers[1], answers[0]);
+      assert.deepEqual(answers[2], answers[0]);
+      assert.deepEqual(untrusted.requests, []);
+    } finally {
+      plain.close();
+      for (const socket of sockets) socket.destroy();
+    }
   });
 });

@@ -9,6 +9,7 @@ import {AuthorizationManagementClient} from '@azure/arm-authorization';
 import {ClientSecretCredential} from '@azure/identity';
 
 import {execFileSync} from 'node:child_process';
+import https from 'node:https';
 
 import {atrest, atrestBin, startServer} from './support/atrest.js';
 
@@ -107,6 +108,82 @@ describe('identity provider', () => {
                       '.well-known/openid-configuration');
     assert.equal(res.status, 400);
     assert.match((await res.json()).error_description, /AADSTS90002/);
+  });
+});
+
+/** POSTs `form` to the token endpoint from the local address `from` (any
+ *  of 127.0.0.0/8), on a connection of its own; {status, headers, json}. */
+function tokenRequest(form, from) {
+  return new Promise((resolve, reject) => {
+    const body = new URLSearchParams(form).toString();
+    const req = https.request({
+      host: '127.0.0.1', port: server.port, servername: 'login.localhost',
+      localAddress: from, agent: false, method: 'POST',
+      path: `/${server.creds.tenantId}/oauth2/v2.0/token`,
+      headers: {'host': `login.localhost:${server.port}`,
+                'content-type': 'application/x-www-form-urlencoded',
+                'content-length': Buffer.byteLength(body)},
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({status: res.statusCode,
+                                   headers: res.headers,
+                                   json: JSON.parse(text)}));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// Was: every attempt ran 100k rounds of PBKDF2 with no throttle, so anyone
+// could keep the cores busy with wrong secrets for a known client id.
+describe('the token endpoint under attack', () => {
+  let sp;
+  before(() => {
+    sp = JSON.parse(atrest(['ad', '--data-dir', server.dataDir, 'sp',
+                            'create-for-rbac', '--name', 'throttled']));
+  });
+  const form = (secret) => ({
+    grant_type: 'client_credentials', client_id: sp.appId,
+    client_secret: secret, scope: `${server.origin('management')}/.default`});
+
+  test('wrong secrets get 429 with Retry-After; the right secret still ' +
+       'works from its own address, then from anywhere', async () => {
+    const attacker = '127.0.0.2';
+    for (let i = 0; i < 5; ++i) {
+      const r = await tokenRequest(form('wrong'), attacker);
+      assert.equal(r.status, 401, JSON.stringify(r.json));
+      assert.equal(r.json.error, 'invalid_client');
+    }
+    let r = await tokenRequest(form('wrong'), attacker);
+    assert.equal(r.status, 429, JSON.stringify(r.json));
+    assert.equal(r.json.error, 'temporarily_unavailable');
+    assert.match(r.json.error_description, /^AADSTS50053: /);
+    assert.deepEqual(r.json.error_codes, [50053]);
+    assert.equal(r.headers['retry-after'], '1');
+    assert.equal(r.headers['cache-control'], 'no-store');
+    // Not even the right secret is checked from there: it was never
+    // verified, and the address is waiting.
+    r = await tokenRequest(form(sp.password), attacker);
+    assert.equal(r.status, 429, JSON.stringify(r.json));
+    // The client is in backoff too: a new address is heard once, then waits.
+    r = await tokenRequest(form('wrong'), '127.0.0.3');
+    assert.equal(r.status, 401, JSON.stringify(r.json));
+    r = await tokenRequest(form('wrong'), '127.0.0.3');
+    assert.equal(r.status, 429, JSON.stringify(r.json));
+    // The owner, from an address that never failed, gets its token...
+    r = await tokenRequest(form(sp.password), '127.0.0.9');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.token_type, 'Bearer');
+    // ...and, its secret verified, from anywhere, the attacker's address too.
+    r = await tokenRequest(form(sp.password), attacker);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const token = await credentialFor({tenantId: server.creds.tenantId,
+                                       clientId: sp.appId,
+                                       clientSecret: sp.password})
+        .getToken(`${server.origin('management')}/.default`);
+    assert.ok(token.token);
   });
 });
 

@@ -1,13 +1,18 @@
 // A fake *external* Azure Key Vault for the client tests: the part of the
 // Key Vault keys REST API (api-version 7.4) that a service holding a
 // customer-managed key calls, served over HTTPS on 127.0.0.1 with a
-// certificate for "fakekv.localhost" signed by the shared test CA (so
-// atrest, which trusts that CA, accepts it as it would a real vault).
+// certificate for its host (by default "fakekv.vault.test.localhost")
+// signed by the shared test CA (so atrest, which trusts that CA, accepts it
+// as it would a real vault). Its suffix, "vault.test.localhost" at the
+// fake's port, plays the part of "vault.azure.net": the server under test
+// must allow it (--accounts-vault-suffixes vault.test.localhost:<port>).
 //
 // What it implements, as Azure Key Vault answers it:
 // - the challenge: a request without a bearer token gets 401 with
 //   `WWW-Authenticate: Bearer authorization="<login>/<tenant>",
-//   resource="https://vault.azure.net"`;
+//   resource="https://vault.test.localhost"` (the suffix's audience, as
+//   Azure's vaults name "https://vault.azure.net"); `resource` and
+//   `challengeHeader` change it, for vaults that ask for another audience;
 // - GET /keys (a list), GET /keys/{name}[/{version}] (a key bundle: JWK and
 //   attributes), POST /keys/{name}[/{version}]/wrapkey and /unwrapkey with
 //   real RSA-OAEP-256 (SHA-256, MGF1-SHA-256) on keys it generates;
@@ -18,7 +23,8 @@
 //   recoveryLevel, enabled/nbf/exp; `tenantId` (of the challenge).
 //
 // Every request is recorded in `requests` with the decoded JWT payload of
-// its bearer token (`claims`), so a test can tell whose identity called.
+// its bearer token (`claims`), so a test can tell whose identity called;
+// `connections` counts TCP connections, to show that nothing came at all.
 import {execFileSync} from 'node:child_process';
 import {generateKeyPair, generateKeyPairSync, privateDecrypt, publicEncrypt,
         randomBytes, constants} from 'node:crypto';
@@ -27,17 +33,18 @@ import https from 'node:https';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 
-export const VAULT_HOST = 'fakekv.localhost';
-export const VAULT_RESOURCE = 'https://vault.azure.net';
+export const VAULT_SUFFIX = 'vault.test.localhost';
+export const VAULT_HOST = `fakekv.${VAULT_SUFFIX}`;
+export const VAULT_RESOURCE = `https://${VAULT_SUFFIX}`;
 
-const cached = new Map();  // kind -> {key, cert}: made once per process.
+const cached = new Map();  // host + kind -> {key, cert}: made once.
 
-/** A server certificate for `VAULT_HOST`, made with the openssl CLI:
- *  signed by the CA in `caDir` (ca.crt, ca.key), or, with `selfSigned`,
- *  by nobody atrest trusts. */
+/** A server certificate for `host`, made with the openssl CLI: signed by
+ *  the CA in `caDir` (ca.crt, ca.key), or, with `selfSigned`, by nobody
+ *  atrest trusts. */
 export function vaultCertificate({caDir = process.env.ATREST_TEST_TLS_DIR,
-                                  selfSigned = false} = {}) {
-  const kind = selfSigned ? 'self-signed' : 'ca';
+                                  selfSigned = false, host = VAULT_HOST} = {}) {
+  const kind = `${host} ${selfSigned ? 'self-signed' : 'ca'}`;
   if (cached.has(kind)) return cached.get(kind);
   if (!selfSigned && !caDir) throw new Error('ATREST_TEST_TLS_DIR is not set');
   const dir = mkdtempSync(path.join(process.env.ATREST_TEST_ROOT ?? tmpdir(),
@@ -45,7 +52,7 @@ export function vaultCertificate({caDir = process.env.ATREST_TEST_TLS_DIR,
   try {
     const f = (n) => path.join(dir, n);
     const ext = [
-      `subjectAltName=DNS:${VAULT_HOST}`,
+      `subjectAltName=DNS:${host}`,
       'basicConstraints=critical,CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
@@ -53,7 +60,7 @@ export function vaultCertificate({caDir = process.env.ATREST_TEST_TLS_DIR,
     writeFileSync(f('ext.cnf'), ext.join('\n') + '\n');
     const keyArgs = ['-newkey', 'ec', '-pkeyopt',
                      'ec_paramgen_curve:prime256v1', '-nodes',
-                     '-keyout', f('leaf.key'), '-subj', `/CN=${VAULT_HOST}`];
+                     '-keyout', f('leaf.key'), '-subj', `/CN=${host}`];
     if (selfSigned) {
       execFileSync('openssl', [
         'req', '-x509', ...keyArgs, '-days', '2', '-sha256',
@@ -140,16 +147,22 @@ function makeVersion({kty = 'RSA', bits = 2048, keyOps, recoveryLevel,
 /**
  * Starts a fake vault. `loginOrigin`: the authority of its tenant
  * ("https://login.localhost:<port>"); `tenantId`: the tenant its challenge
- * names; `selfSigned`: serve a certificate no CA atrest trusts signed.
- * Returns the vault (see the fields below); `close()` stops it.
+ * names; `selfSigned`: serve a certificate no CA atrest trusts signed;
+ * `host`: the name it serves (and its certificate names); `port`: where it
+ * listens (0: any free port). Returns the vault (see the fields below);
+ * `close()` stops it.
  */
 export async function startFakeVault({loginOrigin, tenantId, port = 0,
-                                      selfSigned = false}) {
-  const {key, cert} = vaultCertificate({selfSigned});
+                                      selfSigned = false, host = VAULT_HOST,
+                                      resource = VAULT_RESOURCE}) {
+  const {key, cert} = vaultCertificate({selfSigned, host});
   const vault = {
     tenantId,
     loginOrigin,
-    resource: VAULT_RESOURCE,
+    host,
+    resource,             // The audience its challenge asks for.
+    challengeHeader: null,  // When set, the whole WWW-Authenticate value.
+    connections: 0,       // TCP connections accepted.
     revoked: false,       // 403 Forbidden/ForbiddenByPolicy to every caller.
     forbidden: null,      // Any other innererror code, e.g. ForbiddenByFirewall.
     keys: new Map(),      // lower-case name -> {name, versions: [...]}
@@ -221,12 +234,13 @@ export async function startFakeVault({loginOrigin, tenantId, port = 0,
   });
 
   function challenge() {
-    return `Bearer authorization="${vault.loginOrigin}/${vault.tenantId}", ` +
+    return vault.challengeHeader ??
+        `Bearer authorization="${vault.loginOrigin}/${vault.tenantId}", ` +
         `resource="${vault.resource}"`;
   }
 
   function handle(req, body, rec, send, error) {
-    const url = new URL(req.url, `https://${VAULT_HOST}`);
+    const url = new URL(req.url, `https://${host}`);
     rec.apiVersion = url.searchParams.get('api-version');
     let params = null;
     if (body) {
@@ -286,7 +300,7 @@ export async function startFakeVault({loginOrigin, tenantId, port = 0,
       return error(403, 'Forbidden',
                    `The user, group or application 'appid=${c.appid};` +
                    `oid=${c.oid}' does not have keys ${rec.op} permission ` +
-                   `on key vault '${VAULT_HOST}'.`, 'ForbiddenByPolicy');
+                   `on key vault '${host}'.`, 'ForbiddenByPolicy');
     }
 
     if (segs.length === 1 && req.method === 'GET') {
@@ -360,6 +374,7 @@ export async function startFakeVault({loginOrigin, tenantId, port = 0,
   }
 
   server.on('tlsClientError', (e) => vault.tlsErrors.push(e.message));
+  server.on('connection', () => { vault.connections += 1; });
   const listen = (p) => new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(p, '127.0.0.1', () => {
@@ -369,7 +384,7 @@ export async function startFakeVault({loginOrigin, tenantId, port = 0,
   });
   await listen(port);
   vault.port = server.address().port;
-  vault.uri = `https://${VAULT_HOST}:${vault.port}/`;
+  vault.uri = `https://${host}:${vault.port}/`;
   /** Stops listening (the vault is down); its keys are kept. */
   vault.close = () => new Promise((resolve) => {
     if (!server.listening) return resolve();
