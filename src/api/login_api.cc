@@ -122,6 +122,7 @@ Status RegisterLoginRoutes(http::Router& router, Services& services) {
   };
   http::RouteLimits small{.max_header_bytes = 16 * 1024,
                           .max_body_bytes = 64 * 1024};
+  RETURN_IF_ERROR(router.SetSurface(host, http::Surface::kLogin));
   RETURN_IF_ERROR(router.Add(host, "GET",
                              "/{tenant}/v2.0/.well-known/openid-configuration",
                              small, bind(OpenIdConfiguration)));
