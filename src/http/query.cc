@@ -170,10 +170,13 @@ Result<HostPort> ParseHostHeader(std::string_view value) {
   if (ipv6) {
     // inet_pton wants a NUL-terminated string; 45 characters at most.
     unsigned char addr[16];
-    std::string text(host);
-    if (host.size() > 45 || inet_pton(AF_INET6, text.c_str(), addr) != 1) {
-      return bad;
+    if (host.size() > 45 ||
+        host.find_first_not_of("0123456789abcdefABCDEF:.") !=
+            std::string_view::npos) {
+      return bad;  // Also a NUL, which would end the text inet_pton sees.
     }
+    std::string text(host);
+    if (inet_pton(AF_INET6, text.c_str(), addr) != 1) return bad;
     return HostPort{ToLowerAscii(host), std::string(port)};
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);

@@ -120,6 +120,9 @@ TEST(ParseHostHeaderTest, RefusesUserinfoJunkAndBadPorts) {
        }) {
     EXPECT_FALSE(ParseHostHeader(bad).ok()) << bad;
   }
+  // A NUL would end the address inet_pton reads (found by the fuzzer).
+  EXPECT_FALSE(ParseHostHeader(std::string("[::fff\0:127.0.0.1]", 19)).ok());
+  EXPECT_FALSE(ParseHostHeader(std::string("local\0host", 10)).ok());
   EXPECT_FALSE(ParseHostHeader(std::string(64, 'a') + ".localhost").ok());
   EXPECT_TRUE(ParseHostHeader(std::string(63, 'a') + ".localhost").ok());
   std::string long_name;
