@@ -1,6 +1,5 @@
 #include "api/login_api.h"
 
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "http/query.h"
@@ -98,10 +97,12 @@ http::Response Token(http::Request& req, Services& s) {
                         "credential flows must have a scope value with "
                         "/.default suffixed to the resource identifier.");
     }
-    // Internal detail goes to the server log only (no secrets in it).
-    std::cerr << "atrest: token endpoint: " << token.status() << "\n";
-    return OAuthError(500, "server_error", 50000,
-                      "There was an error issuing a token.");
+    // Internal detail goes to the server's event log only, with the
+    // request id (no secrets in it).
+    http::Response r = OAuthError(500, "server_error", 50000,
+                                  "There was an error issuing a token.");
+    r.failure = token.status();
+    return r;
   }
   req.caller_id = field("client_id");
   json body = {{"token_type", "Bearer"},
