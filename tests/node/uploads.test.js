@@ -33,12 +33,13 @@ function azure(server, account, auth) {
     apiVersion: API_VERSION, maxRetries: 0, ...auth});
 }
 
-// An upload that declares `declared` bytes, sends the form's head, then
-// `piece` bytes every `everyMs` until stopped or cut off. `auth` is the
-// header line that authenticates it.
+// An upload that declares `declared` bytes, sends the form's head and
+// `burst` bytes of the file at once, then `piece` bytes every `everyMs`
+// until stopped or cut off. `auth` is the header line that authenticates
+// it.
 async function slowUpload(server, account, auth,
                           {declared = 100 * 1024 * 1024, piece = 1024,
-                           everyMs = 2000} = {}) {
+                           everyMs = 2000, burst = 0} = {}) {
   const conn = await RawConn.open(
       server.port, {servername: `${account}.openai.localhost`});
   await conn.write(
@@ -49,6 +50,7 @@ async function slowUpload(server, account, auth,
       '--B\r\ncontent-disposition: form-data; name="purpose"\r\n\r\n' +
       'assistants\r\n--B\r\ncontent-disposition: form-data; name="file"; ' +
       'filename="slow.bin"\r\n\r\n');
+  if (burst > 0) await conn.write(Buffer.alloc(burst, 'b'));
   const timer = setInterval(() => {
     if (conn.closedAt === null) conn.socket.write(Buffer.alloc(piece, 's'));
   }, everyMs);
@@ -246,19 +248,28 @@ describe('the minimum upload rate', () => {
   });
   after(async () => { await server?.stop(); });
 
-  test('an upload trickling 1 KiB every 500 ms is cut off and nothing is ' +
-       'stored', {timeout: 30000}, async () => {
+  test('an upload that slows to 1 KiB every 500 ms is cut off and nothing ' +
+       'is stored', {timeout: 30000}, async () => {
     const client = azure(server, 'rate-a', {apiKey: keys.key1});
     const count = async () => {
       let n = 0;
       for await (const f of client.files.list()) n += Boolean(f);
       return n;
     };
+    const tmpFiles = () => blobFiles(server).filter((f) => f.includes('~tmp-'));
     const before = await count();
-    const t0 = performance.now();
+    // 300 KiB at once: more than one read chunk, so the file part reaches
+    // the encrypting blob writer before the client slows down.
     const u = await slowUpload(server, 'rate-a', `api-key: ${keys.key1}`,
-                               {everyMs: 500});
+                               {everyMs: 500, burst: 300 * 1024});
+    const t0 = performance.now();
     try {
+      let seen = false;
+      for (let i = 0; i < 60 && !seen; ++i) {
+        seen = tmpFiles().length > 0;
+        if (!seen) await sleep(50);
+      }
+      assert.ok(seen, 'the upload was being written');
       assert.ok(await u.conn.waitClosed(10000), 'the server closed it');
       const ms = u.conn.closedAt - t0;
       assert.ok(ms >= 1500 && ms < 8000, `closed after ${Math.round(ms)} ms`);
@@ -268,8 +279,12 @@ describe('the minimum upload rate', () => {
       u.stop();
     }
     assert.equal(await count(), before);
-    // Neither a blob nor a writer's temporary file is left.
-    assert.deepEqual(blobFiles(server).filter((f) => f.includes('~tmp-')), []);
+    // The writer's temporary file went with the upload.
+    const left = await (async () => {
+      for (let i = 0; i < 40 && tmpFiles().length > 0; ++i) await sleep(50);
+      return tmpFiles();
+    })();
+    assert.deepEqual(left, []);
   });
 
   test('an upload at 100 kB/s, ten times the minimum, is never cut off',
