@@ -249,6 +249,7 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 # atrest's own count of TLS handshakes: wrk's "connect" errors are failed
 # connects or handshakes, after which wrk reconnects at once.
 HANDSHAKES="$(curl -s --cacert "$TMP/atrest/tls/ca.crt" \
+  -H "Authorization: Bearer $(cat "$TMP/atrest/metrics-token")" \
   "https://localhost:$P1/metrics" |
   awk '/^atrest_tls_handshakes_total/ {h=$2} /^atrest_tls_handshake_failures_total/ {f=$2}
        END {printf "%s handshakes, %s failed", h, f}')"

@@ -25,6 +25,7 @@ ALL_TARGETS=(
   "vault_config_fuzzer:vault_config:8192"
   "jsonl_fuzzer:jsonl:16384"
   "multipart_fuzzer:multipart:16384"
+  "request_head_fuzzer:request_head:4096"
   "kek_fuzzer:kek:8192"
   "trainer_message_fuzzer:trainer_message:8192"
   "model_fuzzer:model:16384"

@@ -72,7 +72,9 @@ http::Response ArmError(const Status& status) {
   std::string message = http_status >= 500
                             ? "The server had an internal error; see its log."
                             : status.message();
-  return http::Response::Error(http_status, code, message);
+  http::Response r = http::Response::Error(http_status, code, message);
+  if (http_status >= 500) r.failure = status;  // For the server's event log.
+  return r;
 }
 
 http::Response ArmErrorWithChallenge(const Status& status,
@@ -162,6 +164,7 @@ Status AddArmRoutes(http::Router& router, Services& services,
   const std::string host = "management." + services.domain;
   const http::RouteLimits limits{.max_header_bytes = 32 * 1024,
                                  .max_body_bytes = 1024 * 1024};
+  RETURN_IF_ERROR(router.SetSurface(host, http::Surface::kArm));
   for (const ArmRouteEntry& e : entries) {
     RETURN_IF_ERROR(
         router.Add(host, e.method, e.path, limits, ArmRoute(e.fn, services)));

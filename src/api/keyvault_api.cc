@@ -33,7 +33,10 @@ http::Response KvErrorResponse(const Status& status) {
                          : status.message();
   json error = {{"code", code}, {"message", message}};
   if (!inner.empty()) error["innererror"] = {{"code", inner}};
-  return http::Response::Json(http_status, DumpJson(json{{"error", error}}));
+  http::Response r =
+      http::Response::Json(http_status, DumpJson(json{{"error", error}}));
+  if (http_status >= 500) r.failure = status;  // For the server's event log.
+  return r;
 }
 
 Status Bad(std::string message) {
@@ -60,8 +63,10 @@ Status Bad(std::string message) {
 
 struct KvContext {
   DataCaller caller;
-  std::string vault;     // The host label.
-  std::string base_url;  // "https://<Host header as sent>".
+  std::string vault;  // The host label.
+  // "https://<vault>.vault.<domain>[:port]": the configured domain, the
+  // port as the client sent it (validated digits), never the raw Host.
+  std::string base_url;
   std::string api_version;
 };
 
@@ -134,8 +139,11 @@ http::Handler KvRoute(KvHandler fn, Services& services) {
     request.caller_id = caller->object_id;
     ctx.caller = {*caller, request.peer_ip};
     ctx.vault = request.host_label;
-    std::optional<std::string_view> host = request.headers.Get("Host");
-    ctx.base_url = "https://" + std::string(host ? *host : request.host);
+    // Clients address later calls to the vault named in a key id
+    // (reference §1.1), so it is built from what the router matched.
+    ctx.base_url = "https://" + request.host_label + ".vault." +
+                   services.domain +
+                   (request.host_port.empty() ? "" : ":" + request.host_port);
     return fn(request, services, ctx);
   };
 }
@@ -527,6 +535,7 @@ Status RegisterKeyVaultDataRoutes(http::Router& router, Services& services,
   const std::string host = "*.vault." + services.domain;
   const http::RouteLimits limits{.max_header_bytes = 32 * 1024,
                                  .max_body_bytes = 256 * 1024};
+  RETURN_IF_ERROR(router.SetSurface(host, http::Surface::kKeyVault));
   struct Entry {
     const char* method;
     const char* path;

@@ -1,6 +1,5 @@
 #include "api/login_api.h"
 
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "base/json.h"
@@ -119,10 +118,12 @@ http::Response Token(http::Request& req, Services& s) {
                         "credential flows must have a scope value with "
                         "/.default suffixed to the resource identifier.");
     }
-    // Internal detail goes to the server log only (no secrets in it).
-    std::cerr << "atrest: token endpoint: " << token.status() << "\n";
-    return OAuthError(500, "server_error", 50000,
-                      "There was an error issuing a token.");
+    // Internal detail goes to the server's event log only, with the
+    // request id (no secrets in it).
+    http::Response r = OAuthError(500, "server_error", 50000,
+                                  "There was an error issuing a token.");
+    r.failure = token.status();
+    return r;
   }
   req.caller_id = field("client_id");
   json body = {{"token_type", "Bearer"},
@@ -143,6 +144,7 @@ Status RegisterLoginRoutes(http::Router& router, Services& services) {
   };
   http::RouteLimits small{.max_header_bytes = 16 * 1024,
                           .max_body_bytes = 64 * 1024};
+  RETURN_IF_ERROR(router.SetSurface(host, http::Surface::kLogin));
   RETURN_IF_ERROR(router.Add(host, "GET",
                              "/{tenant}/v2.0/.well-known/openid-configuration",
                              small, bind(OpenIdConfiguration)));

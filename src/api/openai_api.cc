@@ -51,7 +51,9 @@ http::Response FromStatus(const Status& s) {
   std::string message = status >= 500
                             ? "The server had an internal error; see its log."
                             : s.message();
-  return OpenAiError(status, code, message);
+  http::Response r = OpenAiError(status, code, message);
+  if (status >= 500) r.failure = s;  // For the server's event log.
+  return r;
 }
 
 json FileJson(const store::StoredObject& f) {
@@ -200,6 +202,122 @@ http::Response ListFiles(http::Request& r, Services& s,
   return http::Response::Json(200, DumpJson(out));
 }
 
+// How long a client refused by the upload quota is told to wait: about as
+// long as a typical upload in flight takes to end.
+constexpr int kUploadRetryAfterSeconds = 5;
+
+// A Files API upload as the request body arrives (http/body_consumer.h):
+// the multipart form is parsed from the server's chunks (lent, not copied)
+// and the file part written straight into a files::Upload, which encrypts
+// it into a temporary blob. Holds the upload's quota leases until it is
+// destroyed, however the upload ended; an upload that does not finish
+// leaves nothing stored (the blob writer removes its temporary file).
+class UploadConsumer final : public http::BodyConsumer {
+ public:
+  UploadConsumer(Services& s, store::Account account, std::string path,
+                 std::vector<http::ConcurrencyLimiter::Lease> leases)
+      : s_(s),
+        account_(std::move(account)),
+        path_(std::move(path)),
+        leases_(std::move(leases)) {}
+
+  Status Start(const std::string& boundary) {
+    http::MultipartCallbacks cb;
+    cb.on_part_begin = [this](const http::MultipartPartHeaders& h) {
+      return PartBegin(h);
+    };
+    cb.on_part_data = [this](ByteView data) { return PartData(data); };
+    cb.on_part_end = [this]() -> Status {
+      part_ = Part::kNone;
+      return Status::Ok();
+    };
+    ASSIGN_OR_RETURN(parser_,
+                     http::MultipartParser::Create(boundary, std::move(cb)));
+    return Status::Ok();
+  }
+
+  Status Consume(ByteView chunk) override {
+    Status fed = parser_->Feed(chunk);
+    if (!fed.ok() && fed.reason().empty()) {
+      fed = Status(fed.code(), fed.message(), "invalidPayload");
+    }
+    return fed;
+  }
+
+  http::Response Finish(const Status& body) override {
+    if (!body.ok()) return FromStatus(body);
+    if (Status done = parser_->Finish(); !done.ok()) {
+      return OpenAiError(400, "invalidPayload", done.message());
+    }
+    if (!upload_) {
+      return OpenAiError(400, "invalidPayload",
+                         "The form has no file part named 'file'.");
+    }
+    if (!saw_purpose_) {
+      return OpenAiError(400, "invalidPayload",
+                         "The form has no purpose field.");
+    }
+    Result<store::StoredObject> file = upload_->Finish(purpose_);
+    if (!file.ok()) return FromStatus(file.status());
+    http::Response res = http::Response::Json(201, DumpJson(FileJson(*file)));
+    res.headers.Set("Location",
+                    path_ + (path_.back() == '/' ? "" : "/") + file->id);
+    return res;
+  }
+
+ private:
+  enum class Part { kNone, kFile, kPurpose, kOther };
+
+  Status PartBegin(const http::MultipartPartHeaders& h) {
+    if (h.name == "file") {
+      if (upload_) return InvalidArgumentError("more than one file part");
+      ASSIGN_OR_RETURN(
+          upload_, s_.files->BeginUpload(account_, h.filename.value_or("")));
+      part_ = Part::kFile;
+    } else if (h.name == "purpose") {
+      saw_purpose_ = true;
+      part_ = Part::kPurpose;
+    } else {
+      part_ = Part::kOther;
+    }
+    return Status::Ok();
+  }
+
+  Status PartData(ByteView data) {
+    switch (part_) {
+      case Part::kFile:
+        return upload_->Write(data);
+      case Part::kPurpose:
+        if (purpose_.size() + data.size() > 64) {
+          return InvalidArgumentError("Invalid value for purpose.");
+        }
+        purpose_.append(data.begin(), data.end());
+        return Status::Ok();
+      default:
+        other_bytes_ += data.size();
+        if (other_bytes_ > 64 * 1024) {
+          return InvalidArgumentError(
+              "form fields other than file are too large");
+        }
+        return Status::Ok();
+    }
+  }
+
+  Services& s_;
+  const store::Account account_;
+  const std::string path_;  // For Location.
+  const std::vector<http::ConcurrencyLimiter::Lease> leases_;
+  std::unique_ptr<http::MultipartParser> parser_;
+  Part part_ = Part::kNone;
+  std::string purpose_;
+  bool saw_purpose_ = false;
+  std::unique_ptr<files::Upload> upload_;
+  size_t other_bytes_ = 0;
+};
+
+// POST /files, on the request head (a streaming_body route): checks the
+// form's content type and the upload quota, then takes the body through an
+// UploadConsumer. Nothing waits for the client here.
 http::Response UploadFile(http::Request& r, Services& s,
                           const store::Account& account) {
   Result<std::string> boundary =
@@ -209,83 +327,46 @@ http::Response UploadFile(http::Request& r, Services& s,
                        "The request must be multipart/form-data: " +
                            boundary.status().message());
   }
-  enum class Part { kNone, kFile, kPurpose, kOther };
-  Part part = Part::kNone;
-  std::string purpose;
-  bool saw_purpose = false;
-  std::unique_ptr<files::Upload> upload;
-  size_t other_bytes = 0;
-  http::MultipartCallbacks cb;
-  cb.on_part_begin = [&](const http::MultipartPartHeaders& h) -> Status {
-    if (h.name == "file") {
-      if (upload) return InvalidArgumentError("more than one file part");
-      ASSIGN_OR_RETURN(upload,
-                       s.files->BeginUpload(account, h.filename.value_or("")));
-      part = Part::kFile;
-    } else if (h.name == "purpose") {
-      saw_purpose = true;
-      part = Part::kPurpose;
-    } else {
-      part = Part::kOther;
+  std::vector<http::ConcurrencyLimiter::Lease> leases;
+  if (s.uploads != nullptr) {
+    // An account's API keys are one principal; an Entra caller is one
+    // across every account it may use.
+    const std::string principal = r.caller_id == "api-key"
+                                      ? "api-keys/" + account.uid
+                                      : "principal/" + r.caller_id;
+    auto by_principal =
+        s.uploads->TryAcquire(principal, s.max_uploads_per_principal);
+    auto by_account = by_principal
+                          ? s.uploads->TryAcquire("account/" + account.uid,
+                                                  s.max_uploads_per_account)
+                          : std::nullopt;
+    if (!by_principal || !by_account) {
+      http::Response res = OpenAiError(
+          429, "429",
+          by_principal
+              ? "This account has " +
+                    std::to_string(s.max_uploads_per_account) +
+                    " uploads in progress, the most it may have at once. "
+                    "Retry after one of them ends."
+              : "This caller has " +
+                    std::to_string(s.max_uploads_per_principal) +
+                    " uploads in progress, the most it may have at once. "
+                    "Retry after one of them ends.",
+          "requests");
+      res.headers.Set("Retry-After", std::to_string(kUploadRetryAfterSeconds));
+      // The openai clients may retry a 429 after Retry-After.
+      res.headers.Remove("x-should-retry");
+      return res;
     }
-    return Status::Ok();
-  };
-  cb.on_part_data = [&](ByteView data) -> Status {
-    switch (part) {
-      case Part::kFile:
-        return upload->Write(data);
-      case Part::kPurpose:
-        if (purpose.size() + data.size() > 64) {
-          return InvalidArgumentError("Invalid value for purpose.");
-        }
-        purpose.append(data.begin(), data.end());
-        return Status::Ok();
-      default:
-        other_bytes += data.size();
-        if (other_bytes > 64 * 1024) {
-          return InvalidArgumentError(
-              "form fields other than file are too "
-              "large");
-        }
-        return Status::Ok();
-    }
-  };
-  cb.on_part_end = [&]() -> Status {
-    part = Part::kNone;
-    return Status::Ok();
-  };
-  Result<std::unique_ptr<http::MultipartParser>> parser =
-      http::MultipartParser::Create(*boundary, std::move(cb));
-  if (!parser.ok()) return FromStatus(parser.status());
-  // The server's read-ahead chunks are lent, not copied.
-  while (true) {
-    Result<ByteView> chunk = r.body_stream->Lend();
-    if (!chunk.ok()) return FromStatus(chunk.status());
-    if (chunk->empty()) break;
-    Status fed = (*parser)->Feed(*chunk);
-    if (!fed.ok()) {
-      if (fed.reason().empty()) {
-        fed = Status(fed.code(), fed.message(), "invalidPayload");
-      }
-      return FromStatus(fed);
-    }
+    leases.push_back(std::move(*by_principal));
+    leases.push_back(std::move(*by_account));
   }
-  if (Status done = (*parser)->Finish(); !done.ok()) {
-    return OpenAiError(400, "invalidPayload", done.message());
+  auto consumer =
+      std::make_shared<UploadConsumer>(s, account, r.path, std::move(leases));
+  if (Status started = consumer->Start(*boundary); !started.ok()) {
+    return FromStatus(started);
   }
-  if (!upload) {
-    return OpenAiError(400, "invalidPayload",
-                       "The form has no file part named 'file'.");
-  }
-  if (!saw_purpose) {
-    return OpenAiError(400, "invalidPayload", "The form has no purpose field.");
-  }
-  Result<store::StoredObject> file = upload->Finish(purpose);
-  if (!file.ok()) return FromStatus(file.status());
-  http::Response res = http::Response::Json(201, DumpJson(FileJson(*file)));
-  res.headers.Set("Location", std::string(r.path) +
-                                  (r.path.back() == '/' ? "" : "/") + file->id);
-  return res;
+  return http::Response::Consume(std::move(consumer));
 }
 
 http::Response GetFile(http::Request& r, Services& s,
@@ -770,6 +851,7 @@ Status RegisterOpenAiRoutes(http::Router& router, Services& services) {
     return FailedPreconditionError("no account or file service");
   }
   const std::string host = "*.openai." + services.domain;
+  RETURN_IF_ERROR(router.SetSurface(host, http::Surface::kOpenAi));
   const http::RouteLimits small{.max_header_bytes = 32 * 1024,
                                 .max_body_bytes = 64 * 1024};
   const http::RouteLimits chat{.max_header_bytes = 32 * 1024,

@@ -12,6 +12,7 @@
 #include "deploy/deployments.h"
 #include "files/file_service.h"
 #include "finetune/fine_tuning.h"
+#include "http/concurrency_limiter.h"
 #include "http/metrics.h"
 #include "identity/identity_service.h"
 #include "resources/resource_manager.h"
@@ -30,6 +31,12 @@ struct Services {
   deploy::Deployments* deployments = nullptr;
   std::string domain = "localhost";
   uint16_t port = 443;  // The public HTTPS port, for audiences and URLs.
+  // Uploads in flight (Files API) at most per principal (an Entra object
+  // id, or an account's API keys) and per account; more are answered 429
+  // with Retry-After. Null: no limit.
+  http::ConcurrencyLimiter* uploads = nullptr;
+  size_t max_uploads_per_principal = 8;
+  size_t max_uploads_per_account = 16;
 
   // "https://<name>.<domain>[:port]" as clients spell that surface.
   std::string Origin(const std::string& name) const;

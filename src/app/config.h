@@ -34,6 +34,11 @@ struct Config {
   int threads = 0;  // 0: one per core.
   int max_connections = 10000;
   std::string access_log = "-";  // "-" is standard output; "" disables.
+  // 5xx responses and aborted streamed responses, with their request ids
+  // (http/event_log.h). "-" is standard error.
+  std::string error_log = "-";
+  // /metrics without its bearer token (<data_dir>/metrics-token).
+  bool metrics_public = false;
   // [crypto]
   bool fips = false;
   std::string fips_module_dir;
@@ -42,6 +47,14 @@ struct Config {
   int request_timeout_seconds = 300;
   int header_timeout_seconds = 30;
   int idle_timeout_seconds = 75;
+  // A streamed upload must keep this many bytes per second, measured over
+  // windows of this many seconds of waiting for the client, or it is cut
+  // off (http/body_rate.h). 0 disables.
+  int64_t min_upload_rate = 4096;
+  int min_upload_rate_window_seconds = 20;
+  // File uploads in flight at once, per principal and per AI account.
+  int max_uploads_per_principal = 8;
+  int max_uploads_per_account = 16;
   // [identity]
   int token_lifetime_seconds = 3600;
   int clock_skew_seconds = 300;

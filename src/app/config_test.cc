@@ -41,6 +41,30 @@ TEST_F(ConfigTest, EmbeddedDefaultsNeedNothing) {
   EXPECT_FALSE(c->fips);
 }
 
+TEST_F(ConfigTest, HttpBoundaryDefaultsAndFlags) {
+  Result<Config> c = LoadConfig("", FakeEnv({}), {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->error_log, "-");
+  EXPECT_FALSE(c->metrics_public);
+  EXPECT_EQ(c->min_upload_rate, 4096);
+  EXPECT_EQ(c->min_upload_rate_window_seconds, 20);
+  EXPECT_EQ(c->max_uploads_per_principal, 8);
+  EXPECT_EQ(c->max_uploads_per_account, 16);
+  c = LoadConfig("", FakeEnv({{"ATREST_SERVER_METRICS_PUBLIC", "true"}}),
+                 {{"--limits-min-upload-rate", "0"},
+                  {"--limits-max-uploads-per-principal", "100"},
+                  {"--limits-max-uploads-per-account", "200"},
+                  {"--server-error-log", "/var/log/atrest-errors.log"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->metrics_public);
+  EXPECT_EQ(c->min_upload_rate, 0);
+  EXPECT_EQ(c->max_uploads_per_principal, 100);
+  EXPECT_EQ(c->max_uploads_per_account, 200);
+  EXPECT_EQ(c->error_log, "/var/log/atrest-errors.log");
+  c = LoadConfig("", FakeEnv({}), {{"--limits-max-uploads-per-account", "0"}});
+  EXPECT_FALSE(c.ok());
+}
+
 TEST_F(ConfigTest, FlagsBeatEnvironmentWhichBeatsTheFile) {
   std::string path = WriteToml(
       "[server]\nport = 9000\ndomain = \"example.test\"\n"

@@ -17,11 +17,14 @@
 #include "api/openai_api.h"
 #include "api/system_api.h"
 #include "app/bootstrap.h"
+#include "app/metrics_token.h"
 #include "blob/fs_blob_store.h"
 #include "deploy/deployments.h"
 #include "files/file_service.h"
 #include "finetune/fine_tuning.h"
 #include "hsm/softhsm.h"
+#include "http/concurrency_limiter.h"
+#include "http/event_log.h"
 #include "http/server.h"
 #include "http/shutdown_signal.h"
 #include "keys/root_key.h"
@@ -50,6 +53,9 @@ struct Runtime {
   http::MetricsRegistry metrics;
   std::unique_ptr<std::ofstream> log_file;
   std::unique_ptr<http::AccessLog> access_log;
+  std::unique_ptr<std::ofstream> error_log_file;
+  std::unique_ptr<http::EventLog> event_log;
+  http::ConcurrencyLimiter uploads;
   std::unique_ptr<api::Services> services;
   http::Router router;
 };
@@ -227,7 +233,12 @@ Status Run(const Config& config, std::ostream& out) {
                     .fine_tuning = rt.fine_tuning.get(),
                     .deployments = rt.deployments.get(),
                     .domain = config.domain,
-                    .port = config.port});
+                    .port = config.port,
+                    .uploads = &rt.uploads,
+                    .max_uploads_per_principal =
+                        static_cast<size_t>(config.max_uploads_per_principal),
+                    .max_uploads_per_account =
+                        static_cast<size_t>(config.max_uploads_per_account)});
 
   ASSIGN_OR_RETURN(BootstrapResult boot,
                    Bootstrap(env, *rt.store, *rt.identity, *rt.resources, dir,
@@ -245,9 +256,31 @@ Status Run(const Config& config, std::ostream& out) {
     rt.access_log = std::make_unique<http::AccessLog>(*rt.log_file);
   }
 
+  if (config.error_log == "-") {
+    rt.event_log = std::make_unique<http::EventLog>(std::cerr);
+  } else {
+    rt.error_log_file =
+        std::make_unique<std::ofstream>(config.error_log, std::ios::app);
+    if (!*rt.error_log_file) {
+      return InvalidArgumentError("cannot open error log " + config.error_log);
+    }
+    rt.event_log = std::make_unique<http::EventLog>(*rt.error_log_file);
+  }
+  // /metrics wants a bearer token unless the operator made it public.
+  const std::string metrics_token_path = dir + "/metrics-token";
+  MetricsToken metrics_token;
+  if (!config.metrics_public) {
+    ASSIGN_OR_RETURN(metrics_token,
+                     LoadOrCreateMetricsToken(env.fs(), metrics_token_path));
+  }
+
   RETURN_IF_ERROR(api::RegisterLoginRoutes(rt.router, *rt.services));
   RETURN_IF_ERROR(api::RegisterManagementRoutes(rt.router, *rt.services));
-  RETURN_IF_ERROR(api::RegisterSystemRoutes(rt.router, *rt.services));
+  // The system surface also answers on the address printed below.
+  RETURN_IF_ERROR(api::RegisterSystemRoutes(
+      rt.router, *rt.services,
+      {.metrics_token = metrics_token.token,
+       .extra_hosts = {config.listen_address, "127.0.0.1", "::1"}}));
   RETURN_IF_ERROR(api::RegisterKeyVaultDataRoutes(
       rt.router, *rt.services,
       {.key_operations_on_io_threads =
@@ -266,14 +299,20 @@ Status Run(const Config& config, std::ostream& out) {
       .max_connections = static_cast<size_t>(config.max_connections),
       .header_timeout = std::chrono::seconds(config.header_timeout_seconds),
       .body_timeout = std::chrono::seconds(config.request_timeout_seconds),
-      .idle_timeout = std::chrono::seconds(config.idle_timeout_seconds)};
-  ASSIGN_OR_RETURN(auto server,
-                   http::Server::Create(options, rt.router, tls, env.clock(),
-                                        rt.access_log.get(), &rt.metrics));
+      .idle_timeout = std::chrono::seconds(config.idle_timeout_seconds),
+      .min_body_rate = static_cast<uint64_t>(config.min_upload_rate),
+      .min_body_rate_window =
+          std::chrono::seconds(config.min_upload_rate_window_seconds)};
+  ASSIGN_OR_RETURN(
+      auto server,
+      http::Server::Create(options, rt.router, tls, env, rt.access_log.get(),
+                           &rt.metrics, rt.event_log.get()));
   RETURN_IF_ERROR(server->Start());
 
-  out << "atrest is serving on https://" << config.listen_address << ":"
-      << server->port() << "\n"
+  const bool v6 = config.listen_address.find(':') != std::string::npos;
+  out << "atrest is serving on https://" << (v6 ? "[" : "")
+      << config.listen_address << (v6 ? "]" : "") << ":" << server->port()
+      << "\n"
       << "  identity     " << authority << "/<tenant>/v2.0\n"
       << "  management   " << rt.services->Origin("management") << "\n"
       << "  key vaults   https://<vault>.vault." << config.domain << port_suffix
@@ -285,6 +324,12 @@ Status Run(const Config& config, std::ostream& out) {
     out << "CA certificate: " << tls.ca_cert_path
         << "  (NODE_EXTRA_CA_CERTS / REQUESTS_CA_BUNDLE)\n";
   }
+  out << "metrics token: "
+      << (config.metrics_public
+              ? std::string("none, /metrics is public")
+              : metrics_token_path +
+                    (metrics_token.created ? " (created now)" : ""))
+      << "\n";
   out << "administrator credentials: " << boot.credentials_path
       << (boot.created ? " (created now)" : "") << "\n";
   out.flush();

@@ -5,12 +5,13 @@
 // path only: the query string may hold secrets such as SAS signatures and is
 // never logged), route (the matched pattern, "" when none), status,
 // bytes_in / bytes_out (body bytes), latency_us, peer, caller (filled in by
-// the auth layer; "" when anonymous). It never holds headers, tokens or
+// the auth layer; "" when anonymous), request_id (as in the response's
+// request-id headers and the event log). It never holds headers, tokens or
 // bodies. Example:
 //   {"time":"2024-05-01T12:00:00.000123Z","method":"GET",
 //    "host":"kv1.vault.localhost","path":"/keys/k1","route":"/keys/{name}",
 //    "status":200,"bytes_in":0,"bytes_out":412,"latency_us":845,
-//    "peer":"127.0.0.1","caller":"5f1c..."}
+//    "peer":"127.0.0.1","caller":"5f1c...","request_id":"0d4e..."}
 //
 // Thread safety: Write() may be called concurrently; lines never interleave.
 #ifndef ATREST_HTTP_ACCESS_LOG_H_
@@ -39,6 +40,7 @@ struct AccessRecord {
   int64_t latency_us = 0;
   std::string peer;
   std::string caller;
+  std::string request_id;
 };
 
 class AccessLog {

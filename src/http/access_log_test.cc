@@ -22,6 +22,7 @@ TEST(AccessLogTest, WritesOneJsonLinePerRecord) {
   r.latency_us = 845;
   r.peer = "127.0.0.1";
   r.caller = "oid-1";
+  r.request_id = "6f1e2d3c-0000-4000-8000-000000000001";
   log.Write(r);
   log.Write(r);
   std::string line =
@@ -29,7 +30,8 @@ TEST(AccessLogTest, WritesOneJsonLinePerRecord) {
       "\"host\":\"kv1.vault.localhost\",\"path\":\"/keys/k1\","
       "\"route\":\"/keys/{name}\",\"status\":200,\"bytes_in\":0,"
       "\"bytes_out\":412,\"latency_us\":845,\"peer\":\"127.0.0.1\","
-      "\"caller\":\"oid-1\"}\n";
+      "\"caller\":\"oid-1\","
+      "\"request_id\":\"6f1e2d3c-0000-4000-8000-000000000001\"}\n";
   EXPECT_EQ(out.str(), line + line);
 }
 

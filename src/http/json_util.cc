@@ -1,5 +1,9 @@
 #include "http/json_util.h"
 
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
 namespace atrest::http {
 
 void AppendJsonString(std::string& out, std::string_view s) {
@@ -36,6 +40,24 @@ void AppendJsonString(std::string& out, std::string_view s) {
     }
   }
   out.push_back('"');
+}
+
+std::string FormatRfc3339Micros(env::WallTime t) {
+  using namespace std::chrono;
+  auto us = duration_cast<microseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  long frac = static_cast<long>(us % 1000000);
+  if (frac < 0) {
+    frac += 1000000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, frac);
+  return buf;
 }
 
 }  // namespace atrest::http

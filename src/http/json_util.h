@@ -1,16 +1,22 @@
 // Minimal JSON string escaping for the few fixed-shape documents the http
-// module writes itself (error bodies, access-log lines). Internal.
+// module writes itself (error bodies, access- and event-log lines).
+// Internal.
 #ifndef ATREST_HTTP_JSON_UTIL_H_
 #define ATREST_HTTP_JSON_UTIL_H_
 
 #include <string>
 #include <string_view>
 
+#include "env/env.h"
+
 namespace atrest::http {
 
 // Appends `s` to `out` as a quoted JSON string; invalid UTF-8 bytes and
 // control characters are escaped as \u00XX.
 void AppendJsonString(std::string& out, std::string_view s);
+
+// "2024-05-01T12:00:00.000123Z": RFC 3339, UTC, microseconds.
+std::string FormatRfc3339Micros(env::WallTime t);
 
 }  // namespace atrest::http
 

@@ -34,8 +34,16 @@ Response Response::Error(int status, std::string_view code,
 }
 
 Response Response::FromStatus(const Status& status) {
-  return Error(HttpStatusFor(status.code()), StatusCodeName(status.code()),
-               status.message());
+  Response r = Error(HttpStatusFor(status.code()),
+                     StatusCodeName(status.code()), status.message());
+  r.failure = status;
+  return r;
+}
+
+Response Response::Consume(std::shared_ptr<BodyConsumer> consumer) {
+  Response r;
+  r.consumer = std::move(consumer);
+  return r;
 }
 
 Response Response::Stream(int status, BodyProducer producer,

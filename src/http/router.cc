@@ -46,9 +46,8 @@ bool MatchPath(const Route& route, const std::vector<std::string_view>& path,
 
 }  // namespace
 
-Status Router::Add(std::string_view host_pattern, std::string_view method,
-                   std::string_view path_pattern, RouteLimits limits,
-                   Handler handler) {
+Router::HostEntry* Router::EntryFor(std::string_view host_pattern,
+                                    Status* status) {
   std::string host = ToLowerAscii(host_pattern);
   bool wildcard = false;
   std::string suffix;
@@ -59,8 +58,27 @@ Status Router::Add(std::string_view host_pattern, std::string_view method,
     suffix = host.substr(1);
   }
   if (host.empty() || host.find('*', wildcard ? 1 : 0) != std::string::npos) {
-    return InvalidArgumentError("bad host pattern '" + host + "'");
+    *status = InvalidArgumentError("bad host pattern '" + host + "'");
+    return nullptr;
   }
+  auto it = std::find_if(hosts_.begin(), hosts_.end(),
+                         [&](const HostEntry& h) { return h.pattern == host; });
+  if (it != hosts_.end()) return &*it;
+  hosts_.push_back(HostEntry{host, suffix, wildcard, Surface::kGeneric, {}});
+  return &hosts_.back();
+}
+
+Status Router::SetSurface(std::string_view host_pattern, Surface surface) {
+  Status status;
+  HostEntry* entry = EntryFor(host_pattern, &status);
+  if (entry == nullptr) return status;
+  entry->surface = surface;
+  return Status::Ok();
+}
+
+Status Router::Add(std::string_view host_pattern, std::string_view method,
+                   std::string_view path_pattern, RouteLimits limits,
+                   Handler handler) {
   if (path_pattern.empty() || path_pattern.front() != '/') {
     return InvalidArgumentError("path pattern must start with '/'");
   }
@@ -71,8 +89,11 @@ Status Router::Add(std::string_view host_pattern, std::string_view method,
     return InvalidArgumentError(
         "a streaming_body route cannot be an inline_handler");
   }
+  Status status;
+  HostEntry* entry = EntryFor(host_pattern, &status);
+  if (entry == nullptr) return status;
   auto route = std::make_unique<Route>();
-  route->host_pattern = host;
+  route->host_pattern = entry->pattern;
   route->method = std::string(method);
   route->path_pattern = std::string(path_pattern);
   route->limits = limits;
@@ -86,20 +107,13 @@ Status Router::Add(std::string_view host_pattern, std::string_view method,
     }
     route->segments.emplace_back(seg);
   }
-
-  auto it = std::find_if(hosts_.begin(), hosts_.end(),
-                         [&](const HostEntry& h) { return h.pattern == host; });
-  if (it == hosts_.end()) {
-    hosts_.push_back(HostEntry{host, suffix, wildcard, {}});
-    it = hosts_.end() - 1;
-  }
-  for (const auto& r : it->routes) {
+  for (const auto& r : entry->routes) {
     if (r->method == route->method && r->segments == route->segments) {
       return AlreadyExistsError("duplicate route " + route->method + " " +
-                                host + route->path_pattern);
+                                entry->pattern + route->path_pattern);
     }
   }
-  it->routes.push_back(std::move(route));
+  entry->routes.push_back(std::move(route));
   return Status::Ok();
 }
 
@@ -134,7 +148,9 @@ RouteMatch Router::Find(std::string_view host, std::string_view method,
                         std::string_view path) const {
   RouteMatch match;
   const HostEntry* entry = FindHost(host, &match.host_label);
-  if (entry == nullptr || path.empty() || path.front() != '/') return match;
+  if (entry == nullptr) return match;
+  match.surface = entry->surface;
+  if (path.empty() || path.front() != '/') return match;
   std::vector<std::string_view> segments = SplitPath(path);
   std::vector<std::pair<std::string, std::string>> params;
   for (const auto& route : entry->routes) {
@@ -154,15 +170,15 @@ RouteMatch Router::Find(std::string_view host, std::string_view method,
 
 Response Router::NotFoundResponse(const RouteMatch& match) {
   if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
-    Response r = Response::Error(405, "MethodNotAllowed",
-                                 "The method is not allowed for this path; "
-                                 "allowed: " +
-                                     match.allow);
+    Response r = SurfaceError(match.surface, 405, "MethodNotAllowed",
+                              "The method is not allowed for this path; "
+                              "allowed: " +
+                                  match.allow);
     r.headers.Set("Allow", match.allow);
     return r;
   }
-  return Response::Error(404, "NotFound",
-                         "No such endpoint for this host and path.");
+  return SurfaceError(match.surface, 404, "NotFound",
+                      "No such endpoint for this host and path.");
 }
 
 size_t Router::LargestHeaderLimit() const {

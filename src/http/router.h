@@ -16,6 +16,11 @@
 // order; the first whose path matches decides: method match -> found,
 // otherwise 405 with the methods that would have matched.
 //
+// Each host pattern also has a Surface (surface.h, kGeneric unless
+// SetSurface() says otherwise): the shape of the errors the server writes
+// itself for requests to that host, and the request-id headers of its
+// responses.
+//
 // Thread safety: build the router with Add() before the server starts;
 // afterwards Find() may be called from any number of threads.
 #ifndef ATREST_HTTP_ROUTER_H_
@@ -32,6 +37,7 @@
 #include "base/status.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "http/surface.h"
 
 namespace atrest::http {
 
@@ -40,7 +46,11 @@ namespace atrest::http {
 struct RouteLimits {
   size_t max_header_bytes = 16 * 1024;    // Request line plus header fields.
   uint64_t max_body_bytes = 1024 * 1024;  // Buffered or streamed.
-  bool streaming_body = false;            // Handler pulls Request::body_stream.
+  // The handler is called as soon as the request head is in, with no body;
+  // it answers at once or returns Response::Consume(consumer), and the
+  // server then hands the body to that consumer chunk by chunk
+  // (body_consumer.h). No handler-pool thread waits for the client.
+  bool streaming_body = false;
   // The handler never blocks (no disk, crypto or network), so it runs on the
   // connection's I/O thread, without the hop to the handler pool and back.
   // Only for small, bounded work (a health check, rendering in-memory
@@ -51,6 +61,8 @@ struct RouteLimits {
 
 // A handler: the api layer binds its Services& into the closure. Runs on a
 // handler-pool thread and may block, unless its route sets inline_handler.
+// Only a streaming_body route's handler may return Response::Consume();
+// elsewhere that is answered 500.
 using Handler = std::function<Response(Request&)>;
 
 struct Route {
@@ -69,7 +81,8 @@ struct RouteMatch {
   const Route* route = nullptr;  // Set when kFound; owned by the Router.
   std::string host_label;
   std::vector<std::pair<std::string, std::string>> params;
-  std::string allow;  // For kMethodNotAllowed: "GET, PUT".
+  std::string allow;                    // For kMethodNotAllowed: "GET, PUT".
+  Surface surface = Surface::kGeneric;  // The host's, also when not found.
 };
 
 class Router {
@@ -87,11 +100,19 @@ class Router {
              std::string_view path_pattern, RouteLimits limits,
              Handler handler);
 
+  // Declares the surface of `host_pattern` (same syntax as in Add(), also
+  // before any route of it is added). InvalidArgument for a malformed
+  // pattern.
+  Status SetSurface(std::string_view host_pattern, Surface surface);
+
   // `host` lower-case without port; `path` raw (not decoded), no query.
+  // Path captures are percent-decoded but not checked for UTF-8 (the
+  // server refuses those that are not, in the host's surface's shape).
   RouteMatch Find(std::string_view host, std::string_view method,
                   std::string_view path) const;
 
-  // The 404 or 405 JSON response for a match that was not found.
+  // The 404 or 405 response, in the match's surface's error shape, for a
+  // match that was not found.
   static Response NotFoundResponse(const RouteMatch& match);
 
   // The largest max_header_bytes over all routes: the parser's limit before
@@ -103,9 +124,12 @@ class Router {
     std::string pattern;
     std::string suffix;  // For wildcards: ".vault.localhost"; "" for "*".
     bool wildcard = false;
+    Surface surface = Surface::kGeneric;
     std::vector<std::unique_ptr<Route>> routes;
   };
   const HostEntry* FindHost(std::string_view host, std::string* label) const;
+  // The entry of a host pattern, made when missing; null when malformed.
+  HostEntry* EntryFor(std::string_view host_pattern, Status* status);
 
   std::vector<HostEntry> hosts_;
 };

@@ -135,6 +135,26 @@ TEST_F(RouterTest, RejectsBadRoutes) {
             StatusCode::kInvalidArgument);
 }
 
+TEST_F(RouterTest, SurfaceIsDeclaredPerHostAndReportedEvenWhenNotFound) {
+  ASSERT_TRUE(router_.SetSurface("*.vault.localhost", Surface::kKeyVault).ok());
+  ASSERT_TRUE(router_.SetSurface("login.localhost", Surface::kLogin).ok());
+  EXPECT_FALSE(router_.SetSurface("a.*.b", Surface::kArm).ok());
+  RouteMatch m = router_.Find("kv1.vault.localhost", "GET", "/keys/k1");
+  EXPECT_EQ(m.kind, RouteMatch::Kind::kFound);
+  EXPECT_EQ(m.surface, Surface::kKeyVault);
+  m = router_.Find("kv1.vault.localhost", "GET", "/nothing/here");
+  EXPECT_EQ(m.kind, RouteMatch::Kind::kNotFound);
+  EXPECT_EQ(m.surface, Surface::kKeyVault);
+  // Its 404s come in its shape.
+  m = router_.Find("login.localhost", "GET", "/x");
+  EXPECT_EQ(m.surface, Surface::kLogin);
+  Response r = Router::NotFoundResponse(m);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body.rfind("{\"error\":\"invalid_request\"", 0), 0u) << r.body;
+  EXPECT_EQ(router_.Find("other.example", "GET", "/").surface,
+            Surface::kGeneric);
+}
+
 TEST_F(RouterTest, LargestHeaderLimit) {
   EXPECT_EQ(router_.LargestHeaderLimit(), 16u * 1024);
   RouteLimits big;

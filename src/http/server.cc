@@ -94,16 +94,22 @@ struct Server::Runtime {
 
 Result<std::unique_ptr<Server>> Server::Create(
     ServerOptions options, const Router& router, const TlsFiles& tls,
-    env::Clock& clock, AccessLog* access_log, MetricsRegistry* metrics) {
+    env::Env& env, AccessLog* access_log, MetricsRegistry* metrics,
+    EventLog* event_log) {
   if (options.io_threads < 1 || options.handler_threads < 1 ||
       options.max_connections < 1) {
     return InvalidArgumentError(
         "server: io_threads, handler_threads and max_connections must be "
         ">= 1");
   }
+  if (options.min_body_rate > 0 &&
+      options.min_body_rate_window < std::chrono::seconds(1)) {
+    return InvalidArgumentError(
+        "server: min_body_rate_window must be at least 1 s");
+  }
   ASSIGN_OR_RETURN(auto ssl, MakeServerTlsContext(tls));
-  auto core = std::make_shared<ServerCore>(std::move(options), router, clock,
-                                           access_log, std::move(*ssl));
+  auto core = std::make_shared<ServerCore>(
+      std::move(options), router, env, access_log, event_log, std::move(*ssl));
   if (metrics != nullptr) RETURN_IF_ERROR(RegisterMetrics(*core, *metrics));
   return std::unique_ptr<Server>(new Server(std::move(core)));
 }

@@ -3,10 +3,36 @@
 // clang-format off
 #include <utility>  // Before Asio: Boost 1.74's awaitable.hpp needs it.
 // clang-format on
+#include <algorithm>
 #include <boost/asio/post.hpp>
+#include <iterator>
 #include <vector>
 
 namespace atrest::http {
+
+std::string ServerCore::NextRequestId() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint8_t b[16];
+  std::copy(std::begin(request_id_base_), std::end(request_id_base_), b);
+  // The counter is added to the last 8 bytes, so ids never repeat within
+  // 2^64 requests of one server.
+  uint64_t n = request_count_.fetch_add(1, std::memory_order_relaxed);
+  for (int i = 15; i >= 8 && n != 0; --i) {
+    const unsigned sum = b[i] + static_cast<unsigned>(n & 0xff);
+    b[i] = static_cast<uint8_t>(sum);
+    n = (n >> 8) + (sum >> 8);
+  }
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // Version 4.
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant.
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xf]);
+  }
+  return out;
+}
 
 uint64_t ServerCore::Register(std::shared_ptr<ConnectionControl> control) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -31,6 +31,7 @@
 
 #include "env/env.h"
 #include "http/access_log.h"
+#include "http/event_log.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server_options.h"
@@ -68,15 +69,18 @@ class HandlerPool : public asio::thread_pool {
 };
 
 struct ServerCore {
-  ServerCore(ServerOptions opts, const Router& r, env::Clock& c, AccessLog* log,
-             asio::ssl::context tls)
+  ServerCore(ServerOptions opts, const Router& r, env::Env& env, AccessLog* log,
+             EventLog* events, asio::ssl::context tls)
       : options(std::move(opts)),
         router(r),
         largest_header_limit(r.LargestHeaderLimit()),
-        clock(c),
+        clock(env.clock()),
         access_log(log),
+        event_log(events),
         ssl(std::move(tls)),
         handler_pool(static_cast<size_t>(options.handler_threads)) {
+    env.random().Fill(
+        MutableByteView(request_id_base_, sizeof(request_id_base_)));
     for (int i = 0; i < std::max(1, options.io_threads); ++i) {
       io_contexts.push_back(std::make_unique<IoContext>());
     }
@@ -87,6 +91,7 @@ struct ServerCore {
   const size_t largest_header_limit;  // router.LargestHeaderLimit().
   env::Clock& clock;
   AccessLog* const access_log;  // May be null.
+  EventLog* const event_log;    // May be null.
   asio::ssl::context ssl;
   HandlerPool handler_pool;
 
@@ -98,6 +103,10 @@ struct ServerCore {
   CounterFamily* connections_rejected = nullptr;
 
   std::atomic<bool> stopping{false};
+
+  // A new request id: a UUID (version 4 layout) unique within this server,
+  // a random base drawn at start plus a counter; not a secret.
+  std::string NextRequestId();
 
   // Registers a live connection; returns its id for Unregister().
   uint64_t Register(std::shared_ptr<ConnectionControl> control);
@@ -124,6 +133,8 @@ struct ServerCore {
   uint64_t next_id_ = 1;  // Guarded by mu_.
   std::map<uint64_t, std::shared_ptr<ConnectionControl>> conns_;  // Guarded.
   size_t next_context_ = 0;  // Used by the accept loop only.
+  uint8_t request_id_base_[16] = {};
+  std::atomic<uint64_t> request_count_{0};
 
  public:
   // One per I/O thread (options.io_threads); the acceptor runs on the first.

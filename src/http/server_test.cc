@@ -78,40 +78,40 @@ class ServerTest : public ::testing::Test {
     RouteLimits upload;
     upload.streaming_body = true;
     upload.max_body_bytes = 64ull << 20;
-    ASSERT_TRUE(
-        r.Add("localhost", "PUT", "/upload", upload, [this](Request& req) {
-           std::vector<uint8_t> buf(1 << 20);
-           uint64_t total = 0;
-           for (;;) {
-             Result<size_t> n = req.body_stream->Read(buf);
-             if (!n.ok()) return Response::FromStatus(n.status());
-             if (*n == 0) break;
-             max_read_ = std::max<size_t>(max_read_, *n);
-             total += *n;
-           }
-           return Response::Text(200, std::to_string(total));
-         }).ok());
-    // Reads one byte, then waits for the test before reading the rest.
+    ASSERT_TRUE(r.Add("localhost", "PUT", "/upload", upload, [this](Request&) {
+                   auto total = std::make_shared<uint64_t>(0);
+                   return testing::ConsumeWith(
+                       [this, total](ByteView data) {
+                         max_read_ = std::max<size_t>(max_read_, data.size());
+                         *total += data.size();
+                         return Status::Ok();
+                       },
+                       [total](const Status& body) {
+                         if (!body.ok()) return Response::FromStatus(body);
+                         return Response::Text(200, std::to_string(*total));
+                       });
+                 }).ok());
+    // Its consumer takes the first chunk, then waits for the test.
     RouteLimits hold = upload;
     hold.max_body_bytes = 1ull << 30;
-    ASSERT_TRUE(r.Add("localhost", "PUT", "/hold", hold, [this](Request& req) {
-                   std::vector<uint8_t> buf(1 << 20);
-                   Result<size_t> n =
-                       req.body_stream->Read(MutableByteView(buf.data(), 1));
-                   if (!n.ok()) return Response::FromStatus(n.status());
-                   uint64_t total = *n;
+    ASSERT_TRUE(r.Add("localhost", "PUT", "/hold", hold, [this](Request&) {
+                   auto total = std::make_shared<uint64_t>(0);
                    // A copy: it outlives the fixture's promise if a
                    // failed test never releases it.
                    std::shared_future<void> released = hold_released_;
-                   hold_started_ = true;
-                   released.wait();
-                   for (;;) {
-                     n = req.body_stream->Read(buf);
-                     if (!n.ok()) return Response::FromStatus(n.status());
-                     if (*n == 0) break;
-                     total += *n;
-                   }
-                   return Response::Text(200, std::to_string(total));
+                   return testing::ConsumeWith(
+                       [this, total, released](ByteView data) {
+                         if (*total == 0) {
+                           hold_started_ = true;
+                           released.wait();
+                         }
+                         *total += data.size();
+                         return Status::Ok();
+                       },
+                       [total](const Status& body) {
+                         if (!body.ok()) return Response::FromStatus(body);
+                         return Response::Text(200, std::to_string(*total));
+                       });
                  }).ok());
     ASSERT_TRUE(r.Add("localhost", "GET", "/slow", {}, [this](Request&) {
                    slow_started_ = true;
@@ -264,10 +264,28 @@ TEST_F(ServerTest, FailingProducerMidStreamClosesTheConnection) {
               std::string::npos)
         << line;
   }
+  // The client saw only a truncation; the event log says why, under the
+  // request id of the access log line.
+  std::vector<std::string> events = ts_.events(2);
+  ASSERT_EQ(events.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string& e = events[i];
+    EXPECT_NE(e.find("\"event\":\"response_aborted\""), std::string::npos) << e;
+    const size_t at = lines[i].find("\"request_id\":");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_NE(e.find(lines[i].substr(at, 14 + 36 + 1)), std::string::npos) << e;
+  }
+  EXPECT_NE(
+      events[0].find("\"code\":\"INTERNAL\",\"message\":\"disk on fire\""),
+      std::string::npos)
+      << events[0];
+  EXPECT_NE(events[1].find("shorter than its Content-Length"),
+            std::string::npos)
+      << events[1];
 }
 
-// A handler that stops reading stops the server reading: the session reads
-// ahead only up to the bridge's bound, then TCP flow control holds the
+// A consumer that stops taking chunks stops the server reading: the session
+// reads ahead only up to the bridge's bound, then TCP flow control holds the
 // client back, instead of the body piling up in memory.
 TEST_F(ServerTest, SlowHandlerStopsTheReadAheadAtItsBound) {
   Start();
@@ -334,8 +352,8 @@ TEST_F(ServerTest, StreamingRequestBodyArrivesInBoundedChunks) {
   EXPECT_EQ(r->result_int(), 200);
   EXPECT_EQ(r->body(), std::to_string(size));
   EXPECT_TRUE(r->keep_alive());
-  // One Read() gets at most what the session has read ahead.
-  EXPECT_LE(max_read_, BodyBridge::kMaxChunks * BodyBridge::kChunkBytes);
+  // One Consume() gets at most one chunk buffer.
+  EXPECT_LE(max_read_, BodyBridge::kChunkBytes);
   // Content-Length body on the same kept-alive connection.
   auto r2 =
       (*c)->Send(beast::http::verb::put, "/upload", std::string(3 << 20, 'z'));

@@ -24,19 +24,6 @@ namespace {
 using asio::use_awaitable;
 constexpr size_t kReadAhead = 16 * 1024;
 
-// Errors of the HTTP parser itself (bad syntax), as opposed to I/O errors,
-// timeouts and limits, which are handled separately.
-bool IsParseError(const beast::error_code& ec) {
-  return ec.category() ==
-             bhttp::make_error_code(bhttp::error::bad_method).category() &&
-         ec != bhttp::error::end_of_stream &&
-         ec != bhttp::error::partial_message && ec != bhttp::error::need_buffer;
-}
-
-std::string_view ToStd(beast::string_view s) {
-  return std::string_view(s.data(), s.size());
-}
-
 std::string PeerIp(const asio::ip::tcp::socket& socket) {
   beast::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -53,9 +40,22 @@ Response InvokeHandler(const Handler& handler, Request& req) {
   try {
     return handler(req);
   } catch (const std::exception&) {
-    return Response::Error(500, "InternalError",
-                           "The request could not be processed.");
+    Response r = Response::Error(500, "InternalError",
+                                 "The request could not be processed.");
+    r.failure = InternalError("the handler threw an exception");
+    return r;
   }
+}
+
+// Whether a Content-Type names application/x-www-form-urlencoded.
+bool IsForm(std::string_view content_type) {
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  size_t semi = content_type.find(';');
+  std::string_view type = content_type.substr(0, semi);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+    type.remove_suffix(1);
+  }
+  return EqualsIgnoreCase(type, kForm);
 }
 
 // Runs on the handler pool. A named coroutine rather than a lambda: g++ 12
@@ -67,19 +67,16 @@ asio::awaitable<Response> CallHandler(const Handler* handler,
   co_return InvokeHandler(*handler, *req);
 }
 
-// Built only when needed: most requests have neither problem.
-Response BodyTooLarge(const Route& route) {
-  return Response::Error(413, "RequestEntityTooLarge",
-                         "The request body exceeds " +
-                             std::to_string(route.limits.max_body_bytes) +
-                             " bytes for this endpoint.");
-}
-
-Response MalformedBody() {
-  return Response::Error(400, "BadRequest", "Malformed request body.");
-}
-
 }  // namespace
+
+bool IsParseError(const beast::error_code& ec) {
+  return ec.category() ==
+             bhttp::make_error_code(bhttp::error::bad_method).category() &&
+         ec != bhttp::error::end_of_stream &&
+         ec != bhttp::error::partial_message &&
+         ec != bhttp::error::need_buffer && ec != bhttp::error::body_limit &&
+         ec != bhttp::error::header_limit;
+}
 
 asio::awaitable<void> RunSession(std::shared_ptr<ServerCore> core,
                                  asio::ip::tcp::socket socket,
@@ -179,9 +176,10 @@ asio::awaitable<bool> Session::ServeOne() {
   Exchange ex;
   ex.start = core_->clock.Monotonic();
   ex.time = core_->clock.Now();
+  ex.request_id = core_->NextRequestId();
   beast::error_code ec;
 
-  bhttp::request_parser<bhttp::empty_body> hp;
+  HeaderParser hp;
   hp.header_limit(static_cast<uint32_t>(core_->largest_header_limit));
   // Body limits are per route, checked once the route is known. (Not
   // boost::none: Beast 1.74 then rejects every Content-Length.)
@@ -202,21 +200,25 @@ asio::awaitable<bool> Session::ServeOne() {
   }
   Response reply;
   if (ec == bhttp::error::header_limit) {
-    reply = Response::Error(431, "RequestHeaderFieldsTooLarge",
-                            "The request line and headers are too large.");
+    reply = Refusal(ex, 431, "RequestHeaderFieldsTooLarge",
+                    "The request line and headers are too large.");
     co_return co_await Respond(ex, reply, false);
   }
   if (ec && IsParseError(ec)) {
-    reply = Response::Error(400, "BadRequest", "Malformed HTTP request.");
+    reply = Refusal(ex, 400, "BadRequest", "Malformed HTTP request.");
     co_return co_await Respond(ex, reply, false);
   }
   if (ec) co_return false;  // Timeout, reset, EOF mid-header: just close.
 
   auto req = std::make_shared<Request>();
+  req->request_id = ex.request_id;
   const Route* route = nullptr;
   bool keep_alive = false;
   if (Admit(hp, header_bytes, *req, ex, &route, &reply, &keep_alive)) {
     co_return co_await Respond(ex, reply, keep_alive);
+  }
+  if (route->limits.streaming_body) {
+    co_return co_await ServeStreaming(*route, req, hp, ex, keep_alive);
   }
   const bool has_body =
       hp.content_length() ? *hp.content_length() > 0 : hp.chunked();
@@ -228,64 +230,60 @@ asio::awaitable<bool> Session::ServeOne() {
                                 asio::redirect_error(use_awaitable, ec));
     if (ec) co_return false;
   }
-  bool body_done = true;
-  if (!route->limits.streaming_body) {
-    bhttp::request_parser<bhttp::string_body> bp(std::move(hp));
-    bp.body_limit(route->limits.max_body_bytes);
-    if (!bp.is_done()) {  // Else (no body) Beast would post a completion.
-      SetExpiry(opt.body_timeout);
-      co_await bhttp::async_read(stream_, buffer_, bp,
-                                 asio::redirect_error(use_awaitable, ec));
-    }
-    if (ec == bhttp::error::body_limit) {
-      reply = BodyTooLarge(*route);
-      co_return co_await Respond(ex, reply, false);
-    }
-    if (ec && IsParseError(ec)) {
-      reply = MalformedBody();
-      co_return co_await Respond(ex, reply, false);
-    }
-    if (ec) {
-      Record(ex);
-      co_return false;
-    }
-    req->body = std::move(bp.get().body());
-    ex.bytes_in = req->body.size();
-    if (route->limits.inline_handler) {
-      // Never blocks (RouteLimits): called right here on the I/O thread.
-      reply = InvokeHandler(route->handler, *req);
-    } else {
-      reply = co_await RunHandler(*route, req);
-    }
-  } else {
-    StreamParser bp(std::move(hp));
-    bp.body_limit(route->limits.max_body_bytes);
-    body_error_ = BodyError::kNone;
-    bool error_seen = false;
-    co_await RunStreamingHandler(*route, req, bp, reply, &ex.bytes_in,
-                                 &error_seen);
-    body_done = bp.is_done();
-    // A body error the handler never read (it returned before reaching it)
-    // does not replace its response; the body is unread, so the connection
-    // closes after it.
-    if (!error_seen) body_error_ = BodyError::kNone;
-    if (body_error_ == BodyError::kTooLarge) {
-      reply = BodyTooLarge(*route);
-      co_return co_await Respond(ex, reply, false);
-    }
-    if (body_error_ == BodyError::kMalformed) {
-      reply = MalformedBody();
-      co_return co_await Respond(ex, reply, false);
-    }
-    if (body_error_ == BodyError::kIo) {
-      Record(ex);
-      co_return false;
+  bhttp::request_parser<bhttp::string_body> bp(std::move(hp));
+  bp.body_limit(route->limits.max_body_bytes);
+  if (!bp.is_done()) {  // Else (no body) Beast would post a completion.
+    SetExpiry(opt.body_timeout);
+    co_await bhttp::async_read(stream_, buffer_, bp,
+                               asio::redirect_error(use_awaitable, ec));
+  }
+  if (ec == bhttp::error::body_limit) {
+    reply = Refusal(ex, 413, "RequestEntityTooLarge",
+                    "The request body exceeds " +
+                        std::to_string(route->limits.max_body_bytes) +
+                        " bytes for this endpoint.");
+    co_return co_await Respond(ex, reply, false);
+  }
+  if (ec && IsParseError(ec)) {
+    reply = Refusal(ex, 400, "BadRequest", "Malformed request body.");
+    co_return co_await Respond(ex, reply, false);
+  }
+  if (ec) {
+    Record(ex);
+    co_return false;
+  }
+  req->body = std::move(bp.get().body());
+  ex.bytes_in = req->body.size();
+  // A form is text like a query string: refused here unless it decodes to
+  // UTF-8, so no handler sees other bytes.
+  if (!req->body.empty() &&
+      IsForm(req->headers.Get("Content-Type").value_or(""))) {
+    if (Result<QueryParams> form = ParseQuery(req->body); !form.ok()) {
+      reply = Refusal(ex, 400, "BadRequest",
+                      "The form body: " + form.status().message() + ".");
+      co_return co_await Respond(ex, reply, keep_alive && !core_->stopping);
     }
   }
+  if (route->limits.inline_handler) {
+    // Never blocks (RouteLimits): called right here on the I/O thread.
+    reply = InvokeHandler(route->handler, *req);
+  } else {
+    reply = co_await RunHandler(*route, req);
+  }
+  if (reply.consumer) {
+    reply = Refusal(ex, 500, "InternalError",
+                    "The request could not be processed.");
+    reply.failure = InternalError(
+        "a route that does not stream its body returned a "
+        "body consumer");
+  }
   ex.caller = req->caller_id;
-  // An unread body cannot be skipped safely: close after the response.
-  co_return co_await Respond(ex, reply,
-                             keep_alive && body_done && !core_->stopping);
+  co_return co_await Respond(ex, reply, keep_alive && !core_->stopping);
+}
+
+Response Session::Refusal(const Exchange& ex, int status, std::string_view code,
+                          std::string_view message) const {
+  return SurfaceError(ex.surface, status, code, message);
 }
 
 bool Session::Admit(const HeaderParser& hp, size_t header_bytes, Request& req,
@@ -294,9 +292,16 @@ bool Session::Admit(const HeaderParser& hp, size_t header_bytes, Request& req,
   const auto& head = hp.get();
   req.method = std::string(head.method_string());
   req.target = std::string(head.target());
+  size_t hosts = 0;
+  std::vector<std::string_view> transfer_encodings;
   for (const auto& f : head) {
     req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    if (f.name() == bhttp::field::host) ++hosts;
+    if (f.name() == bhttp::field::transfer_encoding) {
+      transfer_encodings.push_back(ToStd(f.value()));
+    }
   }
+  ex.request_headers = &req.headers;
   req.peer_ip = peer_;
   ex.method = req.method;
   std::string_view path, query;
@@ -304,24 +309,48 @@ bool Session::Admit(const HeaderParser& hp, size_t header_bytes, Request& req,
   req.path = std::string(path);
   ex.path = req.path;  // Never the query: it may carry secrets.
 
+  // Every refusal below closes the connection: a request whose framing or
+  // Host is in doubt must not be followed by another on the same bytes.
   *keep_alive = false;
-  Result<std::string> host = HostWithoutPort(ToStd(head[bhttp::field::host]));
-  if (!host.ok()) {
-    *reject = Response::Error(400, "BadRequest", host.status().message());
+  if (hosts > 1) {
+    *reject = Refusal(ex, 400, "BadRequest",
+                      "The request has more than one Host header.");
     return true;
   }
-  req.host = *host;
+  Result<HostPort> host = ParseHostHeader(ToStd(head[bhttp::field::host]));
+  if (!host.ok()) {
+    *reject = Refusal(ex, 400, "BadRequest", host.status().message() + ".");
+    return true;
+  }
+  req.host = std::move(host->host);
+  req.host_port = std::move(host->port);
   ex.host = req.host;
+  RouteMatch match = core_->router.Find(req.host, req.method, req.path);
+  ex.surface = match.surface;
+  // Beast reads a body as chunked only when chunked is the last coding, and
+  // otherwise as no body at all, leaving it to be parsed as the next
+  // request (RFC 9112 §6.1: an unknown or non-final coding is an error).
+  if (!transfer_encodings.empty()) {
+    Status te = CheckTransferEncoding(transfer_encodings);
+    if (te.ok() && (!hp.chunked() || head.version() < 11)) {
+      te = InvalidArgumentError(
+          "Transfer-Encoding needs HTTP/1.1 and must be 'chunked'");
+    }
+    if (!te.ok()) {
+      *reject = Refusal(ex, 400, "BadRequest", te.message() + ".");
+      return true;
+    }
+  }
   Result<QueryParams> params = ParseQuery(query);
   if (!params.ok()) {
-    *reject = Response::Error(400, "BadRequest", params.status().message());
+    *reject = Refusal(ex, 400, "BadRequest",
+                      "The query string: " + params.status().message() + ".");
     return true;
   }
   req.query = std::move(*params);
 
   const bool has_body =
       hp.content_length() ? *hp.content_length() > 0 : hp.chunked();
-  RouteMatch match = core_->router.Find(req.host, req.method, req.path);
   if (match.kind != RouteMatch::Kind::kFound) {
     *reject = Router::NotFoundResponse(match);
     *keep_alive = hp.keep_alive() && !has_body;
@@ -333,126 +362,31 @@ bool Session::Admit(const HeaderParser& hp, size_t header_bytes, Request& req,
   req.route_pattern = r.path_pattern;
   req.host_label = std::move(match.host_label);
   req.path_params = std::move(match.params);
+  for (const auto& [name, value] : req.path_params) {
+    if (!IsValidUtf8(value)) {
+      *reject = Refusal(ex, 400, "BadRequest",
+                        "The path segment {" + name +
+                            "} must be UTF-8 once percent-decoded.");
+      return true;
+    }
+  }
   if (header_bytes > r.limits.max_header_bytes) {
-    *reject = Response::Error(431, "RequestHeaderFieldsTooLarge",
-                              "The request headers exceed " +
-                                  std::to_string(r.limits.max_header_bytes) +
-                                  " bytes for this endpoint.");
+    *reject = Refusal(ex, 431, "RequestHeaderFieldsTooLarge",
+                      "The request headers exceed " +
+                          std::to_string(r.limits.max_header_bytes) +
+                          " bytes for this endpoint.");
     return true;
   }
   if (hp.content_length() && *hp.content_length() > r.limits.max_body_bytes) {
-    *reject = Response::Error(413, "RequestEntityTooLarge",
-                              "The request body exceeds " +
-                                  std::to_string(r.limits.max_body_bytes) +
-                                  " bytes for this endpoint.");
+    *reject = Refusal(ex, 413, "RequestEntityTooLarge",
+                      "The request body exceeds " +
+                          std::to_string(r.limits.max_body_bytes) +
+                          " bytes for this endpoint.");
     return true;
   }
   *route = &r;
   *keep_alive = hp.keep_alive();
   return false;
-}
-
-asio::awaitable<void> Session::RunStreamingHandler(
-    const Route& route, const std::shared_ptr<Request>& req,
-    StreamParser& parser, Response& reply, uint64_t* bytes_in,
-    bool* error_seen) {
-  // What the handler's completion and the bridge's wake-ups share with this
-  // coroutine; all of it is used on this connection's executor only.
-  struct Call {
-    explicit Call(asio::any_io_executor ex, beast::tcp_stream& s)
-        : wake(ex, asio::steady_timer::time_point::max()), tcp(s) {}
-    asio::steady_timer wake;  // Never expires; cancel() wakes the loop.
-    beast::tcp_stream& tcp;
-    bool reading = false;
-    bool handler_done = false;
-    Response reply;
-  };
-  const asio::any_io_executor io = stream_.get_executor();
-  auto call = std::make_shared<Call>(io, beast::get_lowest_layer(stream_));
-  auto bridge = std::make_shared<BodyBridge>(
-      [io, call] { asio::post(io, [call] { call->wake.cancel(); }); });
-  req->body_stream = bridge->MakeSource();
-  // Never inline: the handler blocks reading the body (Router::Add).
-  asio::co_spawn(
-      core_->handler_pool.get_executor(), CallHandler(&route.handler, req),
-      asio::bind_executor(io, [call](std::exception_ptr e, Response r) {
-        call->reply = e ? Response::Error(500, "InternalError",
-                                          "The request could not be processed.")
-                        : std::move(r);
-        call->handler_done = true;
-        // A read the handler will never consume is cancelled; the body is
-        // then unfinished and the connection closes after the response.
-        if (call->reading) {
-          call->tcp.cancel();
-        } else {
-          call->wake.cancel();
-        }
-      }));
-
-  // Reads the body ahead of the handler, as far as the bridge has room,
-  // until the handler returns.
-  auto& body = parser.get().body();
-  bool ended = false;
-  beast::error_code ec;
-  while (!call->handler_done) {
-    if (!ended && parser.is_done()) {
-      bridge->Finish(Status::Ok());
-      ended = true;
-    }
-    std::vector<uint8_t> buf;
-    if (ended || !bridge->TakeBuffer(&buf)) {
-      // Parked until the handler makes room, starts reading, or returns.
-      co_await call->wake.async_wait(asio::redirect_error(use_awaitable, ec));
-      continue;
-    }
-    body.data = buf.data();
-    body.size = buf.size();
-    // One timeout per chunk: a client must deliver each chunk (or the rest
-    // of the body) within body_timeout. None runs while parked.
-    SetExpiry(core_->options.body_timeout);
-    call->reading = true;
-    co_await bhttp::async_read(stream_, buffer_, parser,
-                               asio::redirect_error(use_awaitable, ec));
-    call->reading = false;
-    if (ec == bhttp::error::need_buffer) ec = {};
-    const size_t n = buf.size() - body.size;
-    body.data = nullptr;
-    body.size = 0;
-    if (call->handler_done) {
-      bridge->Return(std::move(buf));
-      break;
-    }
-    if (!ec) {
-      if (n > 0) {
-        bridge->Push(std::move(buf), n);
-      } else {
-        bridge->Return(std::move(buf));
-      }
-      continue;
-    }
-    // Bytes of a failed chunk are dropped, as the error comes first.
-    bridge->Return(std::move(buf));
-    ended = true;
-    if (ec == bhttp::error::body_limit) {
-      body_error_ = BodyError::kTooLarge;
-      bridge->Finish(ResourceExhaustedError("request body too large"));
-    } else if (IsParseError(ec)) {
-      body_error_ = BodyError::kMalformed;
-      bridge->Finish(InvalidArgumentError("malformed request body"));
-    } else if (ec == beast::error::timeout) {
-      body_error_ = BodyError::kIo;
-      bridge->Finish(
-          Status(StatusCode::kDeadlineExceeded, "request body read timed out"));
-    } else {
-      body_error_ = BodyError::kIo;
-      bridge->Finish(UnavailableError("connection lost reading the body"));
-    }
-  }
-  bridge->Close();
-  req->body_stream.reset();
-  reply = std::move(call->reply);
-  *bytes_in = bridge->bytes_read();
-  *error_seen = bridge->error_delivered();
 }
 
 asio::awaitable<Response> Session::RunHandler(

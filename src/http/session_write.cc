@@ -82,7 +82,12 @@ void CopyHeaders(const Response& res, bool keep_alive, Message& msg) {
 
 asio::awaitable<bool> Session::Respond(Exchange& ex, Response& res,
                                        bool keep_alive) {
+  static const Headers kNoHeaders;
   ex.status = res.status;
+  ex.failure = std::move(res.failure);
+  SetRequestIdHeaders(ex.surface, ex.request_id,
+                      ex.request_headers ? *ex.request_headers : kNoHeaders,
+                      res.headers);
   bool ok = res.producer ? co_await WriteStreamed(ex, res, keep_alive)
                          : co_await WriteString(ex, res, keep_alive);
   Record(ex);
@@ -166,16 +171,35 @@ asio::awaitable<bool> Session::WriteStreamed(Exchange& ex, Response& res,
     const Status& error = p.error;
     const size_t n = p.n;
     if (!error.ok() && !head_sent) {
-      // Nothing sent yet: the client can still get a proper error.
-      Response failed = Response::FromStatus(error);
+      // Nothing sent yet: the client can still get a proper error, in its
+      // surface's shape, with no internal detail; the event log has it.
+      const int status = HttpStatusFor(error.code());
+      Response failed = SurfaceError(
+          ex.surface, status, StatusCodeName(error.code()),
+          status >= 500 ? "The server had an internal error; see its log."
+                        : error.message());
+      SetRequestIdHeaders(ex.surface, ex.request_id,
+                          ex.request_headers ? *ex.request_headers : Headers(),
+                          failed.headers);
       ex.status = failed.status;
+      ex.failure = error;
       co_return co_await WriteString(ex, failed, keep_alive);
     }
     // A failed or miscounted body cannot be signalled in HTTP/1.1 once the
-    // head is out: close the connection so the client sees a truncation.
-    if (!error.ok()) co_return false;
-    if (expected && ex.bytes_out + n > *expected) co_return false;
-    if (n == 0 && expected && ex.bytes_out != *expected) co_return false;
+    // head is out: close the connection so the client sees a truncation,
+    // and write the failure to the event log.
+    Status abort = error;
+    if (abort.ok() && expected && ex.bytes_out + n > *expected) {
+      abort = InternalError("the body is longer than its Content-Length");
+    }
+    if (abort.ok() && n == 0 && expected && ex.bytes_out != *expected) {
+      abort = InternalError("the body is shorter than its Content-Length");
+    }
+    if (!abort.ok()) {
+      ex.aborted = true;
+      ex.failure = std::move(abort);
+      co_return false;
+    }
     if (n != 0) {
       start(1 - cur);
       ahead = true;
@@ -247,7 +271,20 @@ void Session::Record(Exchange& ex) {
     r.latency_us = latency.count();
     r.peer = peer_;
     r.caller = ex.caller;
+    r.request_id = ex.request_id;
     core_->access_log->Write(r);
+  }
+  if (core_->event_log && (ex.status >= 500 || ex.aborted)) {
+    EventRecord e;
+    e.time = ex.time;
+    e.event = ex.aborted ? "response_aborted" : "error_response";
+    e.request_id = ex.request_id;
+    e.method = ex.method;
+    e.host = ex.host;
+    e.route = ex.route;
+    e.status = ex.status;
+    e.failure = ex.failure;
+    core_->event_log->Write(e);
   }
 }
 

@@ -1,8 +1,11 @@
 // TestServer: a Server on 127.0.0.1:0 with generated TLS material, an
-// access log captured in memory and its own metrics registry. Test-only.
+// access log and an event log captured in memory and its own metrics
+// registry. Test-only. ConsumeWith() makes a streaming route's consumer
+// from two functions.
 #ifndef ATREST_HTTP_TEST_SERVER_H_
 #define ATREST_HTTP_TEST_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +15,8 @@
 #include "env/env.h"
 #include "env/testing.h"
 #include "http/access_log.h"
+#include "http/body_consumer.h"
+#include "http/event_log.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -20,11 +25,33 @@
 
 namespace atrest::http::testing {
 
+// A BodyConsumer from two functions.
+class FnConsumer final : public BodyConsumer {
+ public:
+  FnConsumer(std::function<Status(ByteView)> consume,
+             std::function<Response(const Status&)> finish)
+      : consume_(std::move(consume)), finish_(std::move(finish)) {}
+  Status Consume(ByteView data) override { return consume_(data); }
+  Response Finish(const Status& body) override { return finish_(body); }
+
+ private:
+  std::function<Status(ByteView)> consume_;
+  std::function<Response(const Status&)> finish_;
+};
+
+inline Response ConsumeWith(std::function<Status(ByteView)> consume,
+                            std::function<Response(const Status&)> finish) {
+  return Response::Consume(
+      std::make_shared<FnConsumer>(std::move(consume), std::move(finish)));
+}
+
 class TestServer {
  public:
   // Creates TLS material in a fresh temp dir; routes are added to router()
   // before Start().
-  TestServer() : log_([this](std::string_view l) { AddLine(l); }) {
+  TestServer()
+      : log_([this](std::string_view l) { AddLine(l, lines_); }),
+        events_log_([this](std::string_view l) { AddLine(l, events_); }) {
     auto dir = env::ScopedTempDir::Create();
     if (!dir.ok()) std::abort();
     dir_ = std::make_unique<env::ScopedTempDir>(std::move(*dir));
@@ -42,9 +69,9 @@ class TestServer {
   Status Start(ServerOptions options) {
     options.address = "127.0.0.1";
     options.port = 0;
-    ASSIGN_OR_RETURN(
-        server_, Server::Create(options, router_, tls_,
-                                env::Env::Default().clock(), &log_, &metrics_));
+    ASSIGN_OR_RETURN(server_,
+                     Server::Create(options, router_, tls_, env::Env::Default(),
+                                    &log_, &metrics_, &events_log_));
     return server_->Start();
   }
 
@@ -56,21 +83,29 @@ class TestServer {
   // The access-log lines so far. A line is written just after its response,
   // so this waits up to a second for at least `at_least` lines.
   std::vector<std::string> lines(size_t at_least = 0) {
+    return Wait(lines_, at_least);
+  }
+  // The event-log lines so far, waiting the same way.
+  std::vector<std::string> events(size_t at_least = 0) {
+    return Wait(events_, at_least);
+  }
+
+ private:
+  void AddLine(std::string_view l, std::vector<std::string>& to) {
+    std::lock_guard<std::mutex> lock(mu_);
+    to.emplace_back(l);
+  }
+  std::vector<std::string> Wait(const std::vector<std::string>& from,
+                                size_t at_least) {
     for (int i = 0; i < 100; ++i) {
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (lines_.size() >= at_least) return lines_;
+        if (from.size() >= at_least) return from;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-
- private:
-  void AddLine(std::string_view l) {
-    std::lock_guard<std::mutex> lock(mu_);
-    lines_.emplace_back(l);
+    return from;
   }
 
   std::unique_ptr<env::ScopedTempDir> dir_;
@@ -79,7 +114,9 @@ class TestServer {
   MetricsRegistry metrics_;
   std::mutex mu_;
   std::vector<std::string> lines_;
+  std::vector<std::string> events_;
   AccessLog log_;
+  EventLog events_log_;
   std::unique_ptr<Server> server_;
 };
 

@@ -8,7 +8,8 @@
 // one account's files are invisible to another.
 import assert from 'node:assert/strict';
 import {randomBytes, randomUUID} from 'node:crypto';
-import {existsSync, readdirSync, statSync} from 'node:fs';
+import {existsSync, openSync, readSync, readdirSync, statSync, writeSync,
+        closeSync} from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
@@ -741,6 +742,83 @@ describe('blobs', () => {
     await client.files.delete(f.id);
     const after = blobs();
     for (const name of created) assert.ok(!after.has(name), `${name} remains`);
+  });
+
+  test('a tampered blob is never returned as data; the server logs it ' +
+       'under the request id the client saw', async () => {
+    const client = azure('files-a');
+    // 640 KiB: ten 64 KiB segments, so a download streams several chunks.
+    const body = randomBytes(640 * 1024);
+    const before = blobs();
+    const f = await upload(client, body, 'tamper.bin', 'assistants');
+    const [name] = added(before, blobs());
+    assert.ok(name, 'the upload wrote a blob');
+    const file = path.join(server.dataDir, 'blobs', name);
+    const flip = (offset) => {
+      const fd = openSync(file, 'r+');
+      try {
+        const b = Buffer.alloc(1);
+        readSync(fd, b, 0, 1, offset);
+        b[0] ^= 0x55;
+        writeSync(fd, b, 0, 1, offset);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    // Raw download: the status, the request id and how the body ended.
+    const download = () => new Promise((resolve, reject) => {
+      const req = https.get(
+          `${endpointOf('files-a')}openai/files/${f.id}/content` +
+              `?api-version=${API_VERSION}`,
+          {headers: {'api-key': keys['files-a'].key1}}, (res) => {
+            let bytes = 0;
+            const done = (complete) => resolve({
+              status: res.statusCode, id: res.headers['apim-request-id'],
+              bytes, complete});
+            res.on('data', (c) => { bytes += c.length; });
+            res.on('end', () => done(res.complete));
+            res.on('aborted', () => done(false));
+            res.on('error', () => done(false));
+          });
+      req.on('error', reject);
+    });
+    const eventFor = async (id) => {
+      const deadline = Date.now() + 3000;
+      for (;;) {
+        const line = server.output().split('\n').find(
+            (l) => l.includes(`"request_id":"${id}"`));
+        if (line || Date.now() > deadline) return line && JSON.parse(line);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+
+    // A segment in the middle: found while streaming, after the head went
+    // out, so the body is cut short and the event log says why.
+    flip(512 * 1024);
+    let got = await download();
+    assert.equal(got.status, 200);
+    assert.equal(got.complete, false, 'the body was cut off');
+    assert.ok(got.bytes < body.length);
+    let event = await eventFor(got.id);
+    assert.ok(event, `an event for ${got.id} in:\n${server.output()}`);
+    assert.equal(event.event, 'response_aborted');
+    assert.equal(event.code, 'DATA_LOSS');
+    assert.equal(event.route, '/openai/files/{id}/content');
+    assert.equal(event.host, 'files-a.openai.localhost');
+    flip(512 * 1024);  // Restored.
+    assert.ok((await contentOf(client, f.id)).equals(body));
+
+    // The last segment: found when the download opens, so it is a 500.
+    const size = statSync(file).size;
+    flip(size - 1);
+    got = await download();
+    assert.equal(got.status, 500);
+    event = await eventFor(got.id);
+    assert.ok(event, `an event for ${got.id}`);
+    assert.equal(event.event, 'error_response');
+    assert.equal(event.status, 500);
+    assert.equal(event.code, 'DATA_LOSS');
+    await client.files.delete(f.id);
   });
 
   test("deleting the account removes its files' blobs", async () => {

@@ -4,8 +4,11 @@
 // built-ins talk to the server here, so every byte on the wire is ours.
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
+import {randomUUID} from 'node:crypto';
+import {readFileSync, statSync} from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import path from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {after, before, describe, test} from 'node:test';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -65,10 +68,27 @@ async function assertHealthy(server) {
   assert.deepEqual(JSON.parse(res.text), {status: 'ok'});
 }
 
+// The OAuth 2.0 error envelope of the login surface:
+// {"error": ..., "error_description": ...}.
+function assertOAuthError(res, status, error = 'invalid_request') {
+  assert.equal(res.status, status, res.text);
+  assert.match(res.headers['content-type'], /^application\/json/);
+  const doc = JSON.parse(res.text);
+  assert.equal(doc.error, error);
+  assert.equal(typeof doc.error_description, 'string');
+  assert.ok(doc.error_description.length > 0);
+  return doc;
+}
+
+function metricsAuth(server) {
+  return {authorization: `Bearer ${server.metricsToken()}`};
+}
+
 // atrest_tls_handshakes_total, read over a connection of its own (which
 // counts itself).
 async function handshakes(server) {
-  const res = await request(`${server.origin()}/metrics`);
+  const res = await request(`${server.origin()}/metrics`,
+                            {headers: metricsAuth(server)});
   assert.equal(res.status, 200);
   const m = /^atrest_tls_handshakes_total (\d+)$/m.exec(res.text);
   assert.ok(m, 'atrest_tls_handshakes_total is exported');
@@ -153,14 +173,15 @@ describe('one server under load and abuse', () => {
     await assertHealthy(server);
   });
 
-  test('a 2 MiB body to the token endpoint gets 413', async () => {
+  test('a 2 MiB body to the token endpoint gets 413 in OAuth\'s shape',
+       async () => {
     const url = `${server.origin('login')}${tokenPath(server)}`;
     const body = Buffer.alloc(2 * 1024 * 1024, 'a');
     const res = await request(url, {
       method: 'POST', body,
       headers: {'content-type': 'application/x-www-form-urlencoded'}});
-    const doc = assertAzureError(res, 413, 'RequestEntityTooLarge');
-    assert.match(doc.error.message, /65536/);
+    const doc = assertOAuthError(res, 413);
+    assert.match(doc.error_description, /RequestEntityTooLarge.*65536/);
     await assertHealthy(server);
   });
 
@@ -171,7 +192,7 @@ describe('one server under load and abuse', () => {
       method: 'POST', chunks: Array(32).fill(chunk),
       headers: {'content-type': 'application/x-www-form-urlencoded',
                 'transfer-encoding': 'chunked'}});
-    assertAzureError(res, 413, 'RequestEntityTooLarge');
+    assertOAuthError(res, 413);
     await assertHealthy(server);
   });
 
@@ -212,7 +233,14 @@ describe('one server under load and abuse', () => {
           const [res, extra] = parseResponses(conn.text());
           assert.ok(res?.complete, `a whole response: ${conn.text()}`);
           assert.equal(res.status, 400, res.statusLine);
-          assert.equal(JSON.parse(res.body).error.code, 'BadRequest');
+          // In the shape of the surface the Host names, when it names one.
+          const doc = JSON.parse(res.body);
+          if (typeof doc.error === 'string') {
+            assert.equal(doc.error, 'invalid_request');
+            assert.match(doc.error_description, /^BadRequest: /);
+          } else {
+            assert.equal(doc.error.code, 'BadRequest');
+          }
           assert.equal(extra, undefined, 'nothing after the 400');
         } finally {
           conn.destroy();
@@ -284,9 +312,9 @@ describe('one server under load and abuse', () => {
 
   test('a wrong method gets 405 with Allow', async () => {
     let res = await request(`${server.origin('login')}${tokenPath(server)}`);
-    const doc = assertAzureError(res, 405, 'MethodNotAllowed');
+    const doc = assertOAuthError(res, 405);
     assert.equal(res.headers.allow, 'POST');
-    assert.match(doc.error.message, /POST/);
+    assert.match(doc.error_description, /^MethodNotAllowed: .*POST/);
     res = await request(`${server.origin()}/healthz`, {method: 'DELETE'});
     assertAzureError(res, 405, 'MethodNotAllowed');
     assert.equal(res.headers.allow, 'GET');
@@ -302,6 +330,209 @@ function hasHeaderTimeoutFlag() {
     return false;
   }
 }
+
+// The admission rules of src/http/query.h and session.cc, against one live
+// server: framing that could smuggle a request, Host values that could
+// redirect identifiers, bytes that are not UTF-8, and the error shape and
+// request ids of each surface.
+describe('the request head at the edge', () => {
+  let server;
+  before(async () => { server = await startServer(); });
+  after(async () => { await server.stop(); });
+
+  // Writes `raw` on a fresh connection (SNI `servername`); resolves with
+  // the parsed responses once the server closed the connection.
+  async function rawExchange(raw, servername = 'localhost') {
+    const conn = await RawConn.open(server.port, {servername});
+    try {
+      await conn.write(raw);
+      assert.ok(await conn.waitClosed(5000), 'the server closes the connection');
+      return parseResponses(conn.text());
+    } finally {
+      conn.destroy();
+    }
+  }
+
+  const smuggled = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n';
+  for (const te of ['xchunked', 'identity', 'gzip', 'chunked, identity',
+                    'gzip, chunked', 'chunked, chunked']) {
+    test(`Transfer-Encoding: ${te} is 400 and close; its body is not a ` +
+         'request', async () => {
+      const responses = await rawExchange(
+          `POST /${server.creds.tenantId}/oauth2/v2.0/token HTTP/1.1\r\n` +
+          `Host: login.localhost:${server.port}\r\n` +
+          'Content-Type: application/x-www-form-urlencoded\r\n' +
+          `Transfer-Encoding: ${te}\r\n\r\n${smuggled}`,
+          'login.localhost');
+      assert.equal(responses.length, 1, JSON.stringify(responses));
+      assert.equal(responses[0].status, 400);
+      const doc = JSON.parse(responses[0].body);
+      assert.equal(doc.error, 'invalid_request');
+      assert.match(doc.error_description, /Transfer-Encoding/);
+    });
+  }
+
+  test('two Host headers are 400', async () => {
+    const [res, extra] = await rawExchange(
+        'GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n' +
+        '\r\n');
+    assert.equal(res.status, 400);
+    assert.match(JSON.parse(res.body).error.message, /more than one Host/);
+    assert.equal(extra, undefined);
+  });
+
+  for (const bad of [`localhost:${'1'}@evil.example`, 'user@localhost',
+                     'localhost:', 'localhost:8443x', 'localhost:99999']) {
+    test(`Host: ${bad} is 400`, async () => {
+      const [res] = await rawExchange(
+          `GET /healthz HTTP/1.1\r\nHost: ${bad}\r\n\r\n`);
+      assert.equal(res.status, 400, res.statusLine);
+      assert.equal(JSON.parse(res.body).error.code, 'BadRequest');
+    });
+  }
+
+  // One request per surface whose decoded path, query or form is not UTF-8:
+  // refused with 400 in that surface's own shape before any handler (and
+  // before authentication: none of them carries a credential).
+  const utf8Cases = [
+    ['ARM, a query value', 'management',
+     '/subscriptions?api-version=%FF', 'azure'],
+    ['Key Vault, a path segment', 'kv1.vault', '/keys/%FF?api-version=7.4',
+     'azure'],
+    ['the login surface, a path segment', 'login',
+     '/%FF/discovery/v2.0/keys', 'oauth'],
+    ['Azure OpenAI, a path segment', 'acct.openai',
+     '/openai/files/%FF?api-version=2024-10-21', 'openai'],
+    ['Azure OpenAI, a query name', 'acct.openai',
+     '/openai/files?api-version=2024-10-21&%C0%AF=1', 'openai'],
+  ];
+  for (const [name, sub, target, shape] of utf8Cases) {
+    test(`not UTF-8 (${name}) is 400 in the surface's shape`, async () => {
+      const res = await request(`${server.origin(sub)}${target}`);
+      assert.equal(res.status, 400, res.text);
+      const doc = JSON.parse(res.text);
+      if (shape === 'oauth') {
+        assert.equal(doc.error, 'invalid_request');
+        assert.match(doc.error_description, /UTF-8/);
+      } else {
+        assert.equal(doc.error.code, 'BadRequest');
+        assert.match(doc.error.message, /UTF-8/);
+        if (shape === 'openai') {
+          assert.equal(doc.error.type, 'invalid_request_error');
+          assert.equal(doc.error.param, null);
+        } else {
+          assert.deepEqual(Object.keys(doc.error), ['code', 'message']);
+        }
+      }
+    });
+  }
+
+  test('a form field that is not UTF-8 is 400 invalid_request', async () => {
+    const res = await request(
+        `${server.origin('login')}${tokenPath(server)}`, {
+          method: 'POST', body: 'grant_type=%FF&client_id=x',
+          headers: {'content-type': 'application/x-www-form-urlencoded'}});
+    const doc = assertOAuthError(res, 400);
+    assert.match(doc.error_description, /UTF-8/);
+  });
+
+  test('every surface sends its request ids, one per request, as in the ' +
+       'access log', async () => {
+    const uuid =
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const correlation = randomUUID();
+    const clientId = randomUUID();
+    const cases = [
+      [server.origin(), '/healthz', {}, ['x-ms-request-id']],
+      [server.origin('management'), '/subscriptions?api-version=2022-12-01',
+       {'x-ms-correlation-request-id': correlation},
+       ['x-ms-request-id', 'x-ms-correlation-request-id']],
+      [server.origin('kv1.vault'), '/keys?api-version=7.4', {},
+       ['x-ms-request-id']],
+      [server.origin('login'),
+       `/${server.creds.tenantId}/discovery/v2.0/keys`,
+       {'client-request-id': clientId}, ['x-ms-request-id']],
+      [server.origin('acct.openai'), '/openai/files?api-version=2024-10-21',
+       {}, ['apim-request-id', 'x-ms-request-id', 'x-request-id']],
+    ];
+    const ids = new Set();
+    for (const [origin, target, headers, names] of cases) {
+      const res = await request(`${origin}${target}`, {headers});
+      const id = res.headers['x-ms-request-id'];
+      assert.match(id ?? '', uuid, `${origin}${target}`);
+      for (const n of names) {
+        if (n === 'x-ms-correlation-request-id') continue;
+        assert.equal(res.headers[n], id, `${n} of ${origin}`);
+      }
+      if (headers['x-ms-correlation-request-id']) {
+        // ARM echoes the client's correlation id.
+        assert.equal(res.headers['x-ms-correlation-request-id'], correlation);
+      }
+      if (headers['client-request-id']) {
+        assert.equal(res.headers['client-request-id'], clientId);
+      }
+      ids.add(id);
+    }
+    assert.equal(ids.size, cases.length, 'a fresh id per request');
+    // The access log carries the same ids.
+    await sleep(200);
+    const log = readFileSync(
+        path.join(server.dataDir, `access-${server.port}.log`), 'utf8');
+    for (const id of ids) {
+      assert.ok(log.includes(`"request_id":"${id}"`), id);
+    }
+  });
+
+  test('the system surface answers on the address atrest prints',
+       async () => {
+    assert.match(server.output(),
+                 new RegExp(`serving on https://127\\.0\\.0\\.1:${server.port}`));
+    const res = await request(`https://127.0.0.1:${server.port}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(res.text), {status: 'ok'});
+  });
+});
+
+describe('/metrics', () => {
+  test('needs the token made at the first start; public only when ' +
+       'configured', {timeout: 30000}, async () => {
+    const server = await startServer();
+    try {
+      const file = path.join(server.dataDir, 'metrics-token');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.match(server.output(),
+                   new RegExp(`metrics token: ${file} \\(created now\\)`));
+      let res = await request(`${server.origin()}/metrics`);
+      assertAzureError(res, 401, 'Unauthorized');
+      assert.match(res.headers['www-authenticate'], /^Bearer /);
+      assert.doesNotMatch(res.text, /atrest_http_requests_total/);
+      res = await request(`${server.origin()}/metrics`,
+                          {headers: {authorization: 'Bearer wrong'}});
+      assert.equal(res.status, 401);
+      res = await request(`${server.origin()}/metrics`, {headers: {
+        authorization: `Bearer ${server.metricsToken()}x`}});
+      assert.equal(res.status, 401);
+      res = await request(`${server.origin()}/metrics`,
+                          {headers: metricsAuth(server)});
+      assert.equal(res.status, 200);
+      assert.match(res.text, /^atrest_http_requests_total\{/m);
+      // /healthz stays open.
+      assert.equal((await request(`${server.origin()}/healthz`)).status, 200);
+    } finally {
+      await server.stop();
+    }
+    const open = await startServer({extraArgs: ['--server-metrics-public',
+                                                'true']});
+    try {
+      const res = await request(`${open.origin()}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.text, /atrest_tls_handshakes_total/);
+      assert.match(open.output(), /metrics token: none, \/metrics is public/);
+    } finally {
+      await open.stop();
+    }
+  });
+});
 
 describe('slow clients', () => {
   // Header and body phases 2 s, keep-alive idle 4 s: each cut-off below
@@ -453,7 +684,9 @@ describe('connection cap', () => {
           (e) => e.code === 'ECONNRESET' && !/timed out/.test(e.message));
       // The refusal is counted (read over a connection already held: a new
       // one would be over the cap too).
-      await held[0].write('GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      await held[0].write('GET /metrics HTTP/1.1\r\nHost: localhost\r\n' +
+                          `Authorization: Bearer ${server.metricsToken()}\r\n` +
+                          '\r\n');
       const [metrics] = parseResponses(await held[0].waitFor(
           (t) => parseResponses(t)[0]?.complete));
       assert.equal(metrics.status, 200);

@@ -11,6 +11,7 @@ import {ClientSecretCredential} from '@azure/identity';
 import {CryptographyClient, KeyClient} from '@azure/keyvault-keys';
 
 import {atrest, startServer} from './support/atrest.js';
+import {RawConn, parseResponses} from './support/raw-tls.js';
 
 let server;
 let admin;  // ClientSecretCredential of the bootstrap administrator.
@@ -96,6 +97,37 @@ describe('keys through @azure/keyvault-keys', () => {
                          (e) => e.statusCode === 400 && e.code === 'BadParameter');
     await assert.rejects(client.createRsaKey('small', {keySize: 1024}),
                          (e) => e.statusCode === 400 && e.code === 'BadParameter');
+  });
+
+  test('key ids name the configured domain, never what a Host header ' +
+       'smuggles in', async () => {
+    await client.createRsaKey('host-check', {keySize: 2048});
+    const token = (await admin.getToken(`${server.origin('vault')}/.default`)).token;
+    const get = async (hostHeader) => {
+      const conn = await RawConn.open(server.port,
+                                      {servername: 'kv-main.vault.localhost'});
+      try {
+        await conn.write('GET /keys/host-check?api-version=7.4 HTTP/1.1\r\n' +
+                         `Host: ${hostHeader}\r\n` +
+                         `Authorization: Bearer ${token}\r\n\r\n`);
+        const [res] = parseResponses(await conn.waitFor(
+            (t) => parseResponses(t)[0]?.complete));
+        return {res, closed: await conn.waitClosed(2000)};
+      } finally {
+        conn.destroy();
+      }
+    };
+    // Everything after the last ':' used to be taken as the port.
+    let {res, closed} = await get(
+        `kv-main.vault.localhost:${server.port}@evil.example`);
+    assert.equal(res.status, 400, res.body);
+    assert.equal(JSON.parse(res.body).error.code, 'BadRequest');
+    assert.ok(closed);
+    ({res} = await get(`KV-Main.Vault.LOCALHOST:${server.port}`));
+    assert.equal(res.status, 200, res.body);
+    assert.match(JSON.parse(res.body).key.kid, new RegExp(
+        `^https://kv-main\\.vault\\.localhost:${server.port}/keys/host-check/` +
+        '[0-9a-f]{32}$'));
   });
 
   test('get latest and by version, update, list keys and versions with paging', async () => {
@@ -452,7 +484,9 @@ describe('refusals', () => {
 describe('observability', () => {
   test('/metrics counts vault operations by result; the audit log has them',
        async () => {
-         const text = await (await fetch(`${server.origin('')}/metrics`)).text();
+         const text = await (await fetch(`${server.origin('')}/metrics`, {
+           headers: {authorization: `Bearer ${server.metricsToken()}`},
+         })).text();
          assert.match(text,
              /atrest_vault_operations_total\{operation="KeyUnwrap",result="Success"\} [1-9]/);
          assert.match(text,

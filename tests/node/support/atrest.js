@@ -83,6 +83,9 @@ export async function startServer(
     creds,
     origin,
     output: () => output,
+    // The bearer token /metrics wants (made at the first start).
+    metricsToken: () =>
+        readFileSync(path.join(dataDir, 'metrics-token'), 'utf8').trim(),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode;
       child.kill(signal);
