@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "resources/scope.h"
+
 namespace atrest::resources {
 namespace {
 
@@ -457,9 +459,10 @@ Status ResourceManager::DeleteResourceGroup(const identity::Caller& caller,
 }
 
 Result<store::RoleAssignment> ResourceManager::CreateRoleAssignment(
-    const identity::Caller& caller, const std::string& scope,
+    const identity::Caller& caller, const std::string& requested_scope,
     const std::string& name, const std::string& principal_id,
     const std::string& role_definition_id) {
+  ASSIGN_OR_RETURN(const std::string scope, NormalizeScope(requested_scope));
   std::optional<RoleDefinition> role = FindRole(role_definition_id);
   if (!role) {
     return Reason(StatusCode::kInvalidArgument, "RoleDefinitionDoesNotExist",
@@ -491,7 +494,8 @@ Result<store::RoleAssignment> ResourceManager::CreateRoleAssignment(
 }
 
 Result<std::vector<store::RoleAssignment>> ResourceManager::ListRoleAssignments(
-    const identity::Caller& caller, const std::string& scope) {
+    const identity::Caller& caller, const std::string& requested_scope) {
+  ASSIGN_OR_RETURN(const std::string scope, NormalizeScope(requested_scope));
   RETURN_IF_ERROR(Authorize(caller, scope, Action::kRead));
   return store_.ReadResult([&](store::Transaction& tx) {
     return tx.role_assignments().ListAtScope(scope);
@@ -499,8 +503,9 @@ Result<std::vector<store::RoleAssignment>> ResourceManager::ListRoleAssignments(
 }
 
 Status ResourceManager::DeleteRoleAssignment(const identity::Caller& caller,
-                                             const std::string& scope,
+                                             const std::string& requested_scope,
                                              const std::string& name) {
+  ASSIGN_OR_RETURN(const std::string scope, NormalizeScope(requested_scope));
   RETURN_IF_ERROR(Authorize(caller, scope, Action::kAssignRoles));
   return store_.Transact([&](store::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(store::RoleAssignment a, tx.role_assignments().Get(name));

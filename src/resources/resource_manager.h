@@ -111,7 +111,10 @@ class ResourceManager {
                              const std::string& subscription_id,
                              const std::string& name);
 
-  // Role assignments at `scope`; `name` is the assignment's GUID.
+  // Role assignments at `scope`; `name` is the assignment's GUID. The scope
+  // is normalized first (resources/scope.h): one that names no real scope
+  // shape (a '.' or '..' segment, an empty one, ...) is InvalidArgument
+  // "InvalidScope", and assignments are stored at the normal form.
   Result<store::RoleAssignment> CreateRoleAssignment(
       const identity::Caller& caller, const std::string& scope,
       const std::string& name, const std::string& principal_id,
