@@ -100,6 +100,11 @@ http::Response Token(http::Request& req, Services& s) {
     }
     // Internal detail goes to the server log only (no secrets in it).
     std::cerr << "atrest: token endpoint: " << token.status() << "\n";
+    if (token.status().code() == StatusCode::kInsufficientStorage) {
+      return OAuthError(507, "temporarily_unavailable", 50000,
+                        "The service is out of storage space; retry once "
+                        "space has been freed on its data disk.");
+    }
     return OAuthError(500, "server_error", 50000,
                       "There was an error issuing a token.");
   }
