@@ -12,8 +12,11 @@
 // Messages follow the real service's text where it is known and never hold
 // key material or payload values.
 //
-// Every data-plane call is appended to the audit log, whatever its outcome,
-// and every change is published on the EventBus after it commits.
+// Every data-plane call is appended to the audit log, whatever its outcome
+// (compactly and rate-limited for callers refused by authorization, refused
+// with 503 "ServiceUnavailable" before it runs while the log's queue is
+// full: vault/audit_writer.h), and every change is published on the
+// EventBus after it commits.
 //
 // Key material: software keys are sealed by the vault's master key
 // (AES-256-GCM, associated data = vault, key name and version); the master
@@ -44,6 +47,7 @@
 #include "keys/root_key.h"
 #include "resources/resource_manager.h"
 #include "store/store.h"
+#include "vault/audit_writer.h"
 #include "vault/config.h"
 #include "vault/events.h"
 
@@ -131,6 +135,9 @@ struct VaultServiceOptions {
   std::function<void(std::string_view operation, std::string_view result,
                      double seconds)>
       on_operation;
+  // The audit log's queue and its limits for refused callers
+  // (vault/audit_writer.h).
+  AuditWriterOptions audit;
 };
 
 class VaultService {

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -2020,6 +2021,49 @@ TEST_F(VaultServiceTest, AuditRecordsCallsWithoutPayloads) {
   // Only callers who may read the vault see its audit log.
   EXPECT_REFUSED(vaults_->ReadAudit(bob, Ref("kv-audit"), 0, 100),
                  StatusCode::kPermissionDenied, "AuthorizationFailed");
+}
+
+// Callers the vault refuses (no policy; another tenant) cannot grow its
+// log without bound: their records are compact and rate-limited, and the
+// rest are counted in summary records. The vault's own callers are not
+// limited, but their overlong names are stored compactly too.
+TEST_F(VaultServiceTest, RefusedCallersCannotGrowTheAuditLogUnbounded) {
+  ASSERT_NO_FATAL_FAILURE(MakeVault("kv-flood"));
+  identity::Caller bob = NewPrincipal("bob", tenant_);
+  identity::Caller eve = NewPrincipal("eve", NewTenant("t-eve"));
+  const std::string huge(30000, 'n');
+  // Whichever refusal each gets (the name is not a valid key name, too).
+  for (int i = 0; i < 150; ++i) {
+    EXPECT_FALSE(vaults_
+                     ->GetKey(As(bob, "10.1.1.1"),
+                              {"kv-flood", huge + std::to_string(i), ""})
+                     .ok());
+    EXPECT_FALSE(vaults_
+                     ->GetKey(As(eve, "10.2.2.2"),
+                              {"kv-flood", huge, std::string(5000, 'v')})
+                     .ok());
+  }
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_FALSE(vaults_->GetKey(Owner(), {"kv-flood", huge, ""}).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<store::AuditEvent> events,
+                       vaults_->ReadAudit(owner_, Ref("kv-flood"), 0, 1000));
+  const AuditWriterOptions limits;
+  std::map<std::string, int64_t> calls;  // Caller -> calls accounted for.
+  std::map<std::string, size_t> records;
+  for (const store::AuditEvent& e : events) {
+    EXPECT_LE(e.key_name.size(), 64u);
+    EXPECT_LE(e.key_version.size(), 64u);
+    calls[e.caller_object_id] += e.count;
+    ++records[e.caller_object_id];
+  }
+  EXPECT_EQ(calls[bob.object_id], 150);
+  EXPECT_EQ(calls[eve.object_id], 150);
+  EXPECT_EQ(calls[owner_.object_id], 30);
+  // A refused caller: its burst, then one summary per result.
+  EXPECT_LE(records[bob.object_id], size_t(limits.refused_burst) + 2);
+  EXPECT_LE(records[eve.object_id], size_t(limits.refused_burst) + 2);
+  EXPECT_EQ(records[owner_.object_id], 30u);
 }
 
 }  // namespace
