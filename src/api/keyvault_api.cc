@@ -29,12 +29,16 @@ http::Response KvErrorResponse(const Status& status) {
            : http_status >= 500 ? "InternalServerError"
                                 : "BadParameter";
   }
-  // Internal details stay in the server log.
+  // Internal details stay in the server log; a refusal to run a call
+  // (reason ServiceUnavailable) has none and says what to do.
+  const bool retry_later = status.code() == StatusCode::kUnavailable &&
+                           reason == "ServiceUnavailable";
   const std::string message =
       full ? "The service is out of storage space; nothing was changed. "
              "Retry once space has been freed on its data disk."
-      : http_status >= 500 ? "The server had an internal error; see its log."
-                           : status.message();
+      : http_status >= 500 && !retry_later
+          ? "The server had an internal error; see its log."
+          : status.message();
   json error = {{"code", code}, {"message", message}};
   if (!inner.empty()) error["innererror"] = {{"code", inner}};
   return http::Response::Json(http_status, json{{"error", error}}.dump());

@@ -117,7 +117,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
     return UnavailableError("open metadata database " + path + ": " +
                             sqlite3_errstr(rc));
   }
-  std::unique_ptr<Connection> conn(new Connection(db));
+  std::unique_ptr<Connection> conn(new Connection(db, options.busy_timeout));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
   // Keeps -wal and -shm when the last connection closes (see the header):
@@ -194,10 +194,12 @@ Status Connection::Run(const std::string& sql, std::string_view op) {
   return s.Run();
 }
 
-Result<bool> Connection::CheckpointTruncate() {
+Result<bool> Connection::CheckpointTruncate(std::chrono::milliseconds wait) {
   ASSIGN_OR_RETURN(Statement s, Prepare("PRAGMA wal_checkpoint(TRUNCATE)",
                                         "truncate the write-ahead log"));
+  sqlite3_busy_timeout(db_, static_cast<int>(wait.count()));
   Result<bool> row = s.Step();
+  sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_.count()));
   if (!row.ok()) {
     // Busy: readers or another process; the caller tries again.
     if (row.status().code() == StatusCode::kAborted) {

@@ -114,10 +114,10 @@ class Connection {
   // PRAGMA wal_checkpoint(TRUNCATE): copies every WAL frame into the
   // database file and truncates the WAL to zero bytes, so that no old page
   // image (a deleted row's content) is left in it. Waits for readers up to
-  // the busy timeout. Returns true when it completed, false when readers or
-  // another process kept it from finishing (nothing is lost; try again).
-  // REQUIRES: not inside a transaction.
-  Result<bool> CheckpointTruncate();
+  // `wait` (instead of the busy timeout). Returns true when it completed,
+  // false when readers or another process kept it from finishing (nothing
+  // is lost; try again). REQUIRES: not inside a transaction.
+  Result<bool> CheckpointTruncate(std::chrono::milliseconds wait);
 
   // Set when any call saw SQLITE_BUSY or SQLITE_LOCKED since the last
   // clear_conflict(); the store then retries the whole transaction.
@@ -149,7 +149,8 @@ class Connection {
 
  private:
   friend class Statement;
-  explicit Connection(sqlite3* db) : db_(db) {}
+  Connection(sqlite3* db, std::chrono::milliseconds busy_timeout)
+      : db_(db), busy_timeout_(busy_timeout) {}
 
   struct Cached {
     sqlite3_stmt* stmt = nullptr;
@@ -157,6 +158,7 @@ class Connection {
   };
 
   sqlite3* db_;
+  const std::chrono::milliseconds busy_timeout_;
   bool conflict_ = false;
   bool broken_ = false;
   bool shred_requested_ = false;

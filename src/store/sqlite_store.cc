@@ -101,8 +101,13 @@ SqliteStore::~SqliteStore() {
 bool SqliteStore::shred_pending() const { return shred_pending_.load(); }
 
 void SqliteStore::Shred(sqlite::Connection& conn) {
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    Result<bool> done = conn.CheckpointTruncate();
+  // Bounded: the writer lock is held meanwhile, so a reader that outlasts
+  // this leaves the shred owed rather than stalling every writer.
+  constexpr int kAttempts = 3;
+  const std::chrono::milliseconds wait =
+      std::min(options_.busy_timeout, std::chrono::milliseconds(250));
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    Result<bool> done = conn.CheckpointTruncate(wait);
     if (done.ok() && *done) {
       shred_pending_ = false;
       return;

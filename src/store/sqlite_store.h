@@ -16,9 +16,9 @@
 // data key, an account's wrapped key, a vault's or a key's sealed key: the
 // repositories say so) is followed, before Transact returns, by a
 // checkpoint that truncates the WAL to zero bytes. Readers in progress hold
-// it off up to `busy_timeout` per attempt, `max_attempts` times; when they
-// outlast that, Transact still returns the commit's OK, the shred stays
-// pending, and every later write transaction tries it again until it
+// it off, for at most 250 ms (or `busy_timeout` when shorter) three times;
+// when they outlast that, Transact still returns the commit's OK, the shred
+// stays pending, and every later write transaction tries it again until it
 // succeeds (shred_pending() says whether one is owed).
 //
 // Full disk: a write that needs space the disk lacks fails with

@@ -231,7 +231,11 @@ void AuditWriter::Run() {
     std::deque<store::AuditEvent> batch;
     batch.swap(queue_);
     TakeSummaries(everything, now, batch);
-    const int64_t untracked = std::exchange(untracked_, 0);
+    if (const int64_t untracked = std::exchange(untracked_, 0); untracked > 0) {
+      std::cerr << "atrest: audit log: " << untracked
+                << " refused calls coalesced without a summary record (too "
+                   "many vaults refusing calls at once)\n";
+    }
     if (batch.empty()) {
       flushes_done_ = requested;
       flushed_.notify_all();
@@ -240,11 +244,6 @@ void AuditWriter::Run() {
     }
     in_flight_ = batch.size();
     lock.unlock();
-    if (untracked > 0) {
-      std::cerr << "atrest: audit log: " << untracked
-                << " refused calls coalesced without a summary record (too "
-                   "many vaults refusing calls at once)\n";
-    }
     Status s = Write(batch);
     if (!s.ok() && !failing_) {
       std::cerr << "atrest: audit log: cannot write " << batch.size()

@@ -15,6 +15,7 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -2021,6 +2022,53 @@ TEST_F(VaultServiceTest, AuditRecordsCallsWithoutPayloads) {
   // Only callers who may read the vault see its audit log.
   EXPECT_REFUSED(vaults_->ReadAudit(bob, Ref("kv-audit"), 0, 100),
                  StatusCode::kPermissionDenied, "AuthorizationFailed");
+}
+
+// While the audit log's queue is full (here: the disk is full, so nothing
+// drains), calls are refused before they run, with 503 ServiceUnavailable,
+// and counted; once the disk has room, every record arrives.
+TEST_F(VaultServiceTest, CallsAreRefusedBeforeTheyRunWhileTheAuditQueueIsFull) {
+  ASSERT_NO_FATAL_FAILURE(MakeVault("kv-queue"));
+  ASSERT_OK(Import("kv-queue", "k1"));
+  std::atomic<bool> full{false};
+  vaults_.reset();
+  rm_.reset();
+  store_.reset();
+  store::SqliteStoreOptions so{.data_dir = dir_.path()};
+  so.simulate_full_disk = [&full] { return full.load(); };
+  ASSERT_OK_AND_ASSIGN(store_, store::SqliteStore::Open(so));
+  rm_ = std::make_unique<resources::ResourceManager>(*store_, env_);
+  VaultServiceOptions vo;
+  vo.audit.max_queued = 3;
+  vo.audit.flush_interval = std::chrono::milliseconds(10);
+  ASSERT_OK_AND_ASSIGN(
+      vaults_, VaultService::Create(*store_, env_, *root_key_, *rm_,
+                                    HsmEnvironment::token(), events_, vo));
+  full = true;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(vaults_->GetKey(Owner(), {"kv-queue", "k1", ""}));
+  }
+  EXPECT_REFUSED(vaults_->GetKey(Owner(), {"kv-queue", "k1", ""}),
+                 StatusCode::kUnavailable, "ServiceUnavailable");
+  EXPECT_REFUSED(vaults_->CreateKey(Owner(), "kv-queue", "k2", {.kty = "RSA"}),
+                 StatusCode::kUnavailable, "ServiceUnavailable");
+  full = false;
+  ASSERT_OK_AND_ASSIGN(std::vector<store::AuditEvent> events,
+                       vaults_->ReadAudit(owner_, Ref("kv-queue"), 0, 100));
+  ASSERT_GE(events.size(), 4u);
+  const store::AuditEvent& summary = events.back();
+  EXPECT_EQ(summary.operation, AuditWriter::kSummaryOperation);
+  EXPECT_EQ(summary.result, "AuditQueueFull");
+  EXPECT_EQ(summary.status_code, 503);
+  EXPECT_EQ(summary.count, 2);
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const store::AuditEvent& e) {
+                            return e.operation == "KeyGet";
+                          }),
+            3);
+  // The refused create never ran.
+  EXPECT_REFUSED(vaults_->GetKey(Owner(), {"kv-queue", "k2", ""}),
+                 StatusCode::kNotFound, "KeyNotFound");
 }
 
 // Callers the vault refuses (no policy; another tenant) cannot grow its

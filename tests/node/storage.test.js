@@ -263,35 +263,6 @@ describe('a full data disk', () => {
                                            {location: 'westeurope'});
     await keys.createRsaKey('after', {keySize: 2048});
   });
-
-  test('the server starts on a full disk, says why, serves reads and takes ' +
-       'writes again once space is freed', async () => {
-    const {client} = accounts['store-b'];
-    const body = randomBytes(200000);
-    const kept = await client.files.create({file: await toFile(body, 'r.bin'),
-                                            purpose: 'assistants'});
-    await server.stop();
-    full(true);
-    try {
-      server = await startServer({dataDir: server.dataDir, port: server.port,
-                                  extraArgs: serverArgs()});
-      assert.match(server.output(), /the data disk is full/);
-      assert.match(server.output(), /507/);
-      const again = clientFor('store-b', accounts['store-b'].key);
-      assert.equal((await again.files.retrieve(kept.id)).id, kept.id);
-      const res = await again.files.content(kept.id);
-      assert.ok(Buffer.from(await res.arrayBuffer()).equals(body));
-      await assert.rejects(
-          again.files.create({file: await toFile(Buffer.from('x'), 'x.txt'),
-                              purpose: 'assistants'}),
-          (e) => e.status === 507);
-    } finally {
-      full(false);
-    }
-    const later = await accounts['store-b'].client.files.create({
-      file: await toFile(Buffer.from('x'), 'x.txt'), purpose: 'assistants'});
-    assert.equal(later.status, 'processed');
-  });
 });
 
 describe('content the service lost', () => {
@@ -414,5 +385,37 @@ describe('deletion shreds wrapped keys', () => {
     await poll(() => !existsSync(path.join(server.dataDir, 'blobs', uid)) ||
                    filesUnder(path.join(server.dataDir, 'blobs', uid))
                            .length === 0, 5000);
+  });
+});
+
+// Last: it restarts the server.
+describe('a restart on a full disk', () => {
+  test('the server starts on a full disk, says why, serves reads and takes ' +
+       'writes again once space is freed', async () => {
+    const {client} = accounts['store-b'];
+    const body = randomBytes(200000);
+    const kept = await client.files.create({file: await toFile(body, 'r.bin'),
+                                            purpose: 'assistants'});
+    await server.stop();
+    full(true);
+    try {
+      server = await startServer({dataDir: server.dataDir, port: server.port,
+                                  extraArgs: serverArgs()});
+      assert.match(server.output(), /the data disk is full/);
+      assert.match(server.output(), /507/);
+      const again = clientFor('store-b', accounts['store-b'].key);
+      assert.equal((await again.files.retrieve(kept.id)).id, kept.id);
+      const res = await again.files.content(kept.id);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(body));
+      await assert.rejects(
+          again.files.create({file: await toFile(Buffer.from('x'), 'x.txt'),
+                              purpose: 'assistants'}),
+          (e) => e.status === 507);
+    } finally {
+      full(false);
+    }
+    const later = await accounts['store-b'].client.files.create({
+      file: await toFile(Buffer.from('x'), 'x.txt'), purpose: 'assistants'});
+    assert.equal(later.status, 'processed');
   });
 });
