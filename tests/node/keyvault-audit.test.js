@@ -70,6 +70,7 @@ describe('refused callers and the audit log', () => {
     const vaultUri = vault.properties.vaultUri;
     // A principal of the vault's tenant with no access policy (403)...
     const outsider = JSON.parse(atrest(['ad', '--data-dir', server.dataDir,
+                                        '--tenant', server.creds.tenantId,
                                         'sp', 'create-for-rbac', '--name',
                                         'kv-outsider']));
     const client = new KeyClient(vaultUri, credentialFor(outsider),
@@ -101,6 +102,7 @@ describe('refused callers and the audit log', () => {
     assert.ok(grew < 512 * 1024, `the store grew by ${grew} bytes`);
 
     const outsiderId = JSON.parse(atrest(['ad', '--data-dir', server.dataDir,
+                                          '--tenant', server.creds.tenantId,
                                           'sp', 'list']))
                            .find((p) => p.appId === outsider.appId).id;
     const calls = new Map();
