@@ -63,7 +63,8 @@ constexpr uint64_t kLowDiskBytes = uint64_t{16} << 20;
 void ReportDiskSpace(env::FileSystem& fs, const std::string& dir) {
   Result<uint64_t> available = fs.AvailableBytes(dir);
   if (!available.ok() || *available >= kLowDiskBytes) return;
-  std::cerr << "atrest: the data disk is full (" << *available
+  std::cerr << "atrest: the data disk is "
+            << (*available == 0 ? "full" : "nearly full") << " (" << *available
             << " bytes free on the filesystem that holds " << dir
             << "): serving read-only in effect. Reads and downloads work; "
                "every change (uploads, keys, resources, audit records) is "

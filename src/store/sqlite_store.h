@@ -86,6 +86,8 @@ class SqliteStore final : public Store {
   //  * FailedPrecondition: the database's schema version is newer than the
   //    newest migration in options.migrations.
   //  * DataLoss: the file is not a SQLite database or is corrupt.
+  //  * InsufficientStorage: the disk is full and the database (or a
+  //    migration) needs space; an existing, migrated database opens.
   //  * Internal / Unavailable: a migration or the file system failed; the
   //    database stays at the last migration that committed.
   static Result<std::unique_ptr<SqliteStore>> Open(
