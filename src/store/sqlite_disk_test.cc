@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,7 +61,8 @@ class SqliteDiskTest : public StoreTest {
 
   SqliteStoreOptions DiskOptions() {
     SqliteStoreOptions o = Options();
-    o.simulate_full_disk = [this] { return full_.load(); };
+    // Shared: the store may ask while it closes, after this fixture is gone.
+    o.simulate_full_disk = [full = full_] { return full->load(); };
     // Readers in the way are waited for briefly in these tests.
     o.busy_timeout = std::chrono::milliseconds(50);
     o.max_attempts = 2;
@@ -103,7 +105,8 @@ class SqliteDiskTest : public StoreTest {
   std::string Wal() const { return store_->path() + "-wal"; }
   std::string Shm() const { return store_->path() + "-shm"; }
 
-  std::atomic<bool> full_{false};
+  std::shared_ptr<std::atomic<bool>> full_ =
+      std::make_shared<std::atomic<bool>>(false);
 };
 
 TEST_F(SqliteDiskTest, DeletingAnObjectShredsItsWrappedKeyFromTheWal) {
@@ -185,7 +188,7 @@ TEST_F(SqliteDiskTest, AFullDiskRefusesWritesWithInsufficientStorage) {
   ASSERT_OK(Tx([&](Transaction& tx) {
     return tx.accounts().Create(MakeAccount("u1", Random(48)));
   }));
-  full_ = true;
+  *full_ = true;
   // Enough rows to need new pages in the WAL.
   Status s = Tx([&](Transaction& tx) -> Status {
     for (int i = 0; i < 200; ++i) {
@@ -204,7 +207,7 @@ TEST_F(SqliteDiskTest, AFullDiskRefusesWritesWithInsufficientStorage) {
       [](Transaction& tx) { return tx.objects().List("u1", {}); });
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_TRUE(listed->empty());
-  full_ = false;
+  *full_ = false;
   ASSERT_OK(Tx([&](Transaction& tx) {
     return tx.objects().Create(MakeObject("u1", "f0", Random(60))).status();
   }));
@@ -221,7 +224,7 @@ TEST_F(SqliteDiskTest, OpensOnAFullDiskAndServesReads) {
   EXPECT_TRUE(std::filesystem::exists(shm));
   EXPECT_TRUE(std::filesystem::exists(wal));
   EXPECT_EQ(SizeOf(wal), 0u);  // Checkpointed and truncated at close.
-  full_ = true;
+  *full_ = true;
   ASSERT_OK(Reopen(DiskOptions()));
   auto got = store_->ReadResult(
       [](Transaction& tx) { return tx.accounts().GetByUid("u1"); });
@@ -229,7 +232,7 @@ TEST_F(SqliteDiskTest, OpensOnAFullDiskAndServesReads) {
   Status s =
       Tx([](Transaction& tx) { return tx.tenants().Create(MakeTenant("t2")); });
   EXPECT_EQ(s.code(), StatusCode::kInsufficientStorage) << s;
-  full_ = false;
+  *full_ = false;
   ASSERT_OK(Tx(
       [](Transaction& tx) { return tx.tenants().Create(MakeTenant("t2")); }));
 }
@@ -241,7 +244,7 @@ TEST_F(SqliteDiskTest, ANewDatabaseOnAFullDiskIsInsufficientStorage) {
   ASSERT_TRUE(other.ok());
   SqliteStoreOptions o = DiskOptions();
   o.data_dir = other->path();
-  full_ = true;
+  *full_ = true;
   Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(o);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), StatusCode::kInsufficientStorage)

@@ -27,7 +27,8 @@ class AuditWriterTest : public ::testing::Test {
     ASSERT_TRUE(dir.ok()) << dir.status();
     dir_ = std::make_unique<env::ScopedTempDir>(std::move(*dir));
     store::SqliteStoreOptions o{.data_dir = dir_->path()};
-    o.simulate_full_disk = [this] { return full_.load(); };
+    // Shared: the store may ask while it closes, after this fixture is gone.
+    o.simulate_full_disk = [full = full_] { return full->load(); };
     ASSERT_OK_AND_ASSIGN(store_, store::SqliteStore::Open(o));
     ASSERT_OK(store_->Transact([](store::Transaction& tx) -> Status {
       RETURN_IF_ERROR(tx.tenants().Create({"t1", "T", 1}));
@@ -88,7 +89,8 @@ class AuditWriterTest : public ::testing::Test {
   std::unique_ptr<env::ScopedTempDir> dir_;
   std::unique_ptr<store::SqliteStore> store_;
   env::FakeClock clock_;
-  std::atomic<bool> full_{false};
+  std::shared_ptr<std::atomic<bool>> full_ =
+      std::make_shared<std::atomic<bool>>(false);
 };
 
 TEST_F(AuditWriterTest, CompactFormOfOverlongOrOddNames) {
@@ -194,7 +196,7 @@ TEST_F(AuditWriterTest, SummariesWaitForTheirIntervalUnlessFlushed) {
 // the queue is full, calls are refused before they run and counted; when
 // the disk has room again everything is written, nothing silently lost.
 TEST_F(AuditWriterTest, AFullQueueRefusesCallsAndNothingIsLost) {
-  full_ = true;
+  *full_ = true;
   auto writer = Writer({.max_queued = 20, .flush_interval = milliseconds(10)});
   int admitted = 0, refused = 0;
   for (int i = 0; i < 50; ++i) {
@@ -214,7 +216,7 @@ TEST_F(AuditWriterTest, AFullQueueRefusesCallsAndNothingIsLost) {
   EXPECT_EQ(refused, 30);
   writer->Flush();  // Returns although the write failed.
   EXPECT_TRUE(Events("kv1").empty());
-  full_ = false;
+  *full_ = false;
   writer->Flush();
   std::vector<store::AuditEvent> events = Events("kv1");
   ASSERT_EQ(events.size(), 21u);

@@ -2030,12 +2030,13 @@ TEST_F(VaultServiceTest, AuditRecordsCallsWithoutPayloads) {
 TEST_F(VaultServiceTest, CallsAreRefusedBeforeTheyRunWhileTheAuditQueueIsFull) {
   ASSERT_NO_FATAL_FAILURE(MakeVault("kv-queue"));
   ASSERT_OK(Import("kv-queue", "k1"));
-  std::atomic<bool> full{false};
+  // Shared: the store outlives this test's body.
+  auto full = std::make_shared<std::atomic<bool>>(false);
   vaults_.reset();
   rm_.reset();
   store_.reset();
   store::SqliteStoreOptions so{.data_dir = dir_.path()};
-  so.simulate_full_disk = [&full] { return full.load(); };
+  so.simulate_full_disk = [full] { return full->load(); };
   ASSERT_OK_AND_ASSIGN(store_, store::SqliteStore::Open(so));
   rm_ = std::make_unique<resources::ResourceManager>(*store_, env_);
   VaultServiceOptions vo;
@@ -2044,7 +2045,7 @@ TEST_F(VaultServiceTest, CallsAreRefusedBeforeTheyRunWhileTheAuditQueueIsFull) {
   ASSERT_OK_AND_ASSIGN(
       vaults_, VaultService::Create(*store_, env_, *root_key_, *rm_,
                                     HsmEnvironment::token(), events_, vo));
-  full = true;
+  *full = true;
   for (int i = 0; i < 3; ++i) {
     ASSERT_OK(vaults_->GetKey(Owner(), {"kv-queue", "k1", ""}));
   }
@@ -2052,7 +2053,7 @@ TEST_F(VaultServiceTest, CallsAreRefusedBeforeTheyRunWhileTheAuditQueueIsFull) {
                  StatusCode::kUnavailable, "ServiceUnavailable");
   EXPECT_REFUSED(vaults_->CreateKey(Owner(), "kv-queue", "k2", {.kty = "RSA"}),
                  StatusCode::kUnavailable, "ServiceUnavailable");
-  full = false;
+  *full = false;
   ASSERT_OK_AND_ASSIGN(std::vector<store::AuditEvent> events,
                        vaults_->ReadAudit(owner_, Ref("kv-queue"), 0, 100));
   ASSERT_GE(events.size(), 4u);
