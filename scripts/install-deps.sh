@@ -21,6 +21,8 @@ packages=(
   softhsm2 libp11-kit-dev opensc
   # client tests through Debian's Python Azure SDK (run with /usr/bin/python3)
   python3-azure python3-msal
+  # client tests that read the metadata database (wrapped keys, scopes)
+  sqlite3
 )
 
 missing=()

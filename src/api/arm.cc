@@ -26,6 +26,8 @@ std::string DefaultCode(StatusCode code) {
       return "TooManyRequests";
     case StatusCode::kUnavailable:
       return "ServiceUnavailable";
+    case StatusCode::kInsufficientStorage:
+      return "InsufficientStorage";
     default:
       return "InternalServerError";
   }
@@ -69,9 +71,12 @@ http::Response ArmError(const Status& status) {
     http_status = 409;
   }
   // Internal details stay in the server log, not in the response.
-  std::string message = http_status >= 500
-                            ? "The server had an internal error; see its log."
-                            : status.message();
+  std::string message =
+      status.code() == StatusCode::kInsufficientStorage
+          ? "The service is out of storage space; nothing was changed. Retry "
+            "once space has been freed on its data disk."
+      : http_status >= 500 ? "The server had an internal error; see its log."
+                           : status.message();
   http::Response r = http::Response::Error(http_status, code, message);
   if (http_status >= 500) r.failure = status;  // For the server's event log.
   return r;

@@ -24,13 +24,22 @@ http::Response KvErrorResponse(const Status& status) {
     inner = reason.substr(slash + 1);
   }
   int http_status = http::HttpStatusFor(status.code());
-  if (code.empty()) {
-    code = http_status >= 500 ? "InternalServerError" : "BadParameter";
+  const bool full = status.code() == StatusCode::kInsufficientStorage;
+  if (code.empty() || full) {
+    code = full                 ? "InsufficientStorage"
+           : http_status >= 500 ? "InternalServerError"
+                                : "BadParameter";
   }
-  // Internal details stay in the server log.
+  // Internal details stay in the server log; a refusal to run a call
+  // (reason ServiceUnavailable) has none and says what to do.
+  const bool retry_later = status.code() == StatusCode::kUnavailable &&
+                           reason == "ServiceUnavailable";
   const std::string message =
-      http_status >= 500 ? "The server had an internal error; see its log."
-                         : status.message();
+      full ? "The service is out of storage space; nothing was changed. "
+             "Retry once space has been freed on its data disk."
+      : http_status >= 500 && !retry_later
+          ? "The server had an internal error; see its log."
+          : status.message();
   json error = {{"code", code}, {"message", message}};
   if (!inner.empty()) error["innererror"] = {{"code", inner}};
   http::Response r =

@@ -311,6 +311,8 @@ Result<int64_t> IntQuery(const http::Request& r, std::string_view name,
 json AuditEventJson(const Services& s, const VaultRef& ref,
                     const store::AuditEvent& e) {
   json properties = {{"httpStatusCode", e.status_code}};
+  // A summary of refused calls the audit writer coalesced.
+  if (e.count != 1) properties["count"] = e.count;
   if (!e.key_name.empty()) {
     std::string id = VaultUri(s, e.vault) + "keys/" + e.key_name;
     if (!e.key_version.empty()) id += "/" + e.key_version;

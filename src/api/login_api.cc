@@ -120,8 +120,13 @@ http::Response Token(http::Request& req, Services& s) {
     }
     // Internal detail goes to the server's event log only, with the
     // request id (no secrets in it).
-    http::Response r = OAuthError(500, "server_error", 50000,
-                                  "There was an error issuing a token.");
+    http::Response r =
+        token.status().code() == StatusCode::kInsufficientStorage
+            ? OAuthError(507, "temporarily_unavailable", 50000,
+                         "The service is out of storage space; retry once "
+                         "space has been freed on its data disk.")
+            : OAuthError(500, "server_error", 50000,
+                         "There was an error issuing a token.");
     r.failure = token.status();
     return r;
   }

@@ -38,6 +38,13 @@ http::Response OpenAiError(int status, std::string_view code,
 }
 
 http::Response FromStatus(const Status& s) {
+  if (s.code() == StatusCode::kInsufficientStorage) {
+    return OpenAiError(507, "insufficientStorage",
+                       "The service is out of storage space; nothing was "
+                       "stored. Retry once space has been freed on its data "
+                       "disk.",
+                       "server_error");
+  }
   int status = http::HttpStatusFor(s.code());
   if (s.code() == StatusCode::kResourceExhausted) status = 413;
   if (s.code() == StatusCode::kFailedPrecondition) status = 400;
@@ -467,6 +474,19 @@ http::Response FileContent(http::Request& r, Services& s,
   // costs some segments being decrypted twice.
   static constexpr uint64_t kSegment =
       crypto::stream_format::kDefaultSegmentSize;
+  // The first window is decrypted before the response starts, so content
+  // that fails authentication there (or cannot be read) is answered in this
+  // API's error shape, with a generic message; later failures can only cut
+  // the body short.
+  if (state->next < state->end) {
+    const uint64_t n = std::min(kWindow, state->end - state->next);
+    Status read = d->Read(state->next, n, [&](ByteView p) {
+      state->pending.insert(state->pending.end(), p.begin(), p.end());
+      return Status::Ok();
+    });
+    if (!read.ok()) return FromStatus(read);
+    state->next += n;
+  }
   http::BodyProducer producer = [d,
                                  state](MutableByteView out) -> Result<size_t> {
     if (state->taken == state->pending.size()) {

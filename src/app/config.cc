@@ -192,6 +192,10 @@ const std::vector<Setting>& Table() {
       Make("training.external_trainer_timeout_seconds",
            "longest an external trainer may run one job",
            IntField(&Config::external_trainer_timeout_seconds, 1, 2592000)),
+      Make("testing.full_disk_flag_file",
+           "TESTING ONLY: while this file exists the data disk counts as "
+           "full; empty: off",
+           StringField(&Config::testing_full_disk_flag_file)),
   };
   return table;
 }

@@ -85,6 +85,9 @@ struct Config {
   std::string external_trainer_command;
   std::string external_trainer_model = "external-trainer-1";
   int external_trainer_timeout_seconds = 86400;
+  // [testing]: never set in production. While a file exists at this path,
+  // the data disk counts as full (env/full_disk.h); empty: off.
+  std::string testing_full_disk_flag_file;
 };
 
 // One configurable setting, for the loader and for `atrest serve --help`.

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +21,7 @@
 #include "app/metrics_token.h"
 #include "blob/fs_blob_store.h"
 #include "deploy/deployments.h"
+#include "env/full_disk.h"
 #include "files/file_service.h"
 #include "finetune/fine_tuning.h"
 #include "hsm/softhsm.h"
@@ -60,6 +62,23 @@ struct Runtime {
   http::Router router;
 };
 
+// Below this much free space the data disk counts as full at start.
+constexpr uint64_t kLowDiskBytes = uint64_t{16} << 20;
+
+// Says in the log when the server starts on a (nearly) full data disk: it
+// serves, but what needs space fails with 507 until space is freed.
+void ReportDiskSpace(env::FileSystem& fs, const std::string& dir) {
+  Result<uint64_t> available = fs.AvailableBytes(dir);
+  if (!available.ok() || *available >= kLowDiskBytes) return;
+  std::cerr << "atrest: the data disk is "
+            << (*available == 0 ? "full" : "nearly full") << " (" << *available
+            << " bytes free on the filesystem that holds " << dir
+            << "): serving read-only in effect. Reads and downloads work; "
+               "every change (uploads, keys, resources, audit records) is "
+               "refused with 507 until space is freed there. Free space on "
+               "that filesystem or grow it; no restart is needed.\n";
+}
+
 // The token for RSA-HSM keys: the configured PKCS#11 module, or by default
 // a SoftHSM2 token under the data dir; none (HSM keys refused) when SoftHSM2
 // is not installed and no module is configured.
@@ -90,13 +109,33 @@ Result<std::unique_ptr<hsm::Token>> OpenHsm(const Config& config,
 }
 
 Status Run(const Config& config, std::ostream& out) {
-  env::Env& env = env::Env::Default();
+  // The test-only full-disk switch (env/full_disk.h) wraps the real
+  // filesystem, and SQLite's, when it is configured.
+  env::Env& real_env = env::Env::Default();
+  std::optional<env::FullDiskSwitch> full_disk;
+  std::optional<env::FullDiskFileSystem> full_disk_fs;
+  std::optional<env::Env> test_env;
+  if (!config.testing_full_disk_flag_file.empty()) {
+    full_disk.emplace(config.testing_full_disk_flag_file);
+    full_disk_fs.emplace(real_env.fs(), *full_disk);
+    test_env.emplace(real_env.clock(), real_env.random(), *full_disk_fs);
+    std::cerr << "atrest: TESTING ONLY: the data disk counts as full while "
+              << full_disk->flag_path() << " exists\n";
+  }
+  env::Env& env = test_env ? *test_env : real_env;
   const std::string& dir = config.data_dir;
   RETURN_IF_ERROR(env.fs().CreateDirs(dir).WithContext("data dir " + dir));
   ASSIGN_OR_RETURN(keys::RootKey root,
                    keys::RootKey::LoadOrCreate(env.fs(), dir + "/root.key"));
   Runtime rt;
-  ASSIGN_OR_RETURN(rt.store, store::SqliteStore::Open({.data_dir = dir}));
+  store::SqliteStoreOptions store_options{.data_dir = dir};
+  if (full_disk) {
+    store_options.simulate_full_disk = [&full_disk] {
+      return full_disk->full();
+    };
+  }
+  ASSIGN_OR_RETURN(rt.store, store::SqliteStore::Open(store_options));
+  ReportDiskSpace(env.fs(), dir);
 
   const std::string port_suffix =
       config.port == 443 ? "" : ":" + std::to_string(config.port);
@@ -370,6 +409,12 @@ int Serve(const Config& config, std::ostream& out, std::ostream& err) {
   Status s = Run(config, out);
   if (!s.ok()) {
     err << "atrest: " << s.message() << "\n";
+    if (s.code() == StatusCode::kInsufficientStorage) {
+      err << "atrest: the data disk is full and this start must write "
+             "first (a first start, or state that does not exist yet); "
+             "free space on the filesystem that holds "
+          << config.data_dir << " and start again\n";
+    }
     return 1;
   }
   return 0;

@@ -36,6 +36,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "DATA_LOSS";
     case StatusCode::kUnauthenticated:
       return "UNAUTHENTICATED";
+    case StatusCode::kInsufficientStorage:
+      return "INSUFFICIENT_STORAGE";
   }
   return "UNKNOWN";
 }

@@ -39,6 +39,11 @@ enum class StatusCode {
   kUnavailable,      // Transient: retry later.
   kDataLoss,         // Stored data is corrupt or fails authentication.
   kUnauthenticated,  // Caller could not be identified.
+  // The disk that holds the data (or a storage quota) is full: nothing was
+  // written; retry once space is freed. Distinct from kResourceExhausted,
+  // which is a limit the caller can stay under (size, rate, count). Every
+  // surface answers it as HTTP 507 with a message naming no path or file.
+  kInsufficientStorage,
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -115,6 +120,9 @@ inline Status DataLossError(std::string m) {
 }
 inline Status UnauthenticatedError(std::string m) {
   return Status(StatusCode::kUnauthenticated, std::move(m));
+}
+inline Status InsufficientStorageError(std::string m) {
+  return Status(StatusCode::kInsufficientStorage, std::move(m));
 }
 
 // Either a value of type T or a non-OK Status.

@@ -16,6 +16,10 @@
 // (empty names, a leading, trailing or doubled '/', three segments, any other
 // byte) is InvalidArgument in every method that takes a name.
 //
+// Errors keep the code of the failure under them (a full disk is
+// InsufficientStorage) but their messages name no blob, path or errno text:
+// blob names hold account uids, and messages reach server logs.
+//
 // Thread safety: a BlobStore is safe to use from several threads at once. A
 // BlobWriter belongs to one caller at a time. Files returned by Open() follow
 // the rules in env/env.h.
@@ -46,7 +50,7 @@ class BlobWriter {
 
   // Adds `data` at the end of the blob. The bytes may be held in a bounded
   // buffer and reach the disk only at a later Append or at Commit, so a full
-  // disk may surface in either (ResourceExhausted).
+  // disk may surface in either (InsufficientStorage).
   virtual Status Append(ByteView data) = 0;
 
   // Makes the blob durable and visible under its name. On success the blob

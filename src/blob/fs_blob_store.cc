@@ -100,7 +100,25 @@ Result<Location> Locate(const std::string& root, const std::string& name) {
   return loc;
 }
 
-std::string Context(const std::string& name) { return "blob " + name; }
+// Messages name neither the blob (an account uid and an object id: the
+// internal layout) nor the path or errno text of a file call under it: they
+// reach server logs and, for a full disk, API callers (blob_store.h).
+constexpr std::string_view kContext = "blob store";
+
+Status Scrub(const Status& s) {
+  if (s.ok() || s.message().starts_with(kContext)) return s;
+  if (s.code() == StatusCode::kInsufficientStorage) {
+    return s.WithContext(kContext);
+  }
+  // env's messages read "<call> <path>: <text>"; keep only the call.
+  const std::string& m = s.message();
+  std::string call = m.substr(0, m.find_first_of(" :"));
+  if (call.empty()) call = "file call";
+  return Status(s.code(),
+                std::string(kContext) + ": " + call + " failed (" +
+                    std::string(StatusCodeName(s.code())) + ")",
+                s.reason());
+}
 
 }  // namespace
 
@@ -164,11 +182,12 @@ class FsBlobStore::Writer final : public BlobWriter {
       case State::kOpen:
         return Status::Ok();
       case State::kCommitted:
-        return FailedPreconditionError(Context(name_) + ": already committed");
+        return FailedPreconditionError(std::string(kContext) +
+                                       ": blob already committed");
       case State::kFailed:
         return error_;
     }
-    return InternalError(Context(name_) + ": bad writer state");
+    return InternalError(std::string(kContext) + ": bad writer state");
   }
 
   Status Flush() {
@@ -193,7 +212,7 @@ class FsBlobStore::Writer final : public BlobWriter {
   // later call.
   Status Fail(Status s) {
     state_ = State::kFailed;
-    error_ = s.WithContext(Context(name_));
+    error_ = Scrub(s);
     buffer_ = Bytes();
     file_.reset();
     // After a rename whose directory sync failed the blob is visible but
@@ -234,17 +253,19 @@ Result<std::unique_ptr<BlobWriter>> FsBlobStore::Create(
   if (loc.first.empty()) {
     if (IsDirectory(fs_, loc.path)) {
       return FailedPreconditionError(
-          Context(name) + ": name is the directory of blobs " + name + "/...");
+          std::string(kContext) +
+          ": the name is the directory of two-segment blobs");
     }
   } else {
-    RETURN_IF_ERROR(EnsureDir(loc.first).WithContext(Context(name)));
+    RETURN_IF_ERROR(Scrub(EnsureDir(loc.first)));
   }
   if (fs_.Exists(loc.path)) {
-    return AlreadyExistsError(Context(name) + " already exists");
+    return AlreadyExistsError(std::string(kContext) +
+                              ": the blob already exists");
   }
   std::string tmp = Join(loc.dir, TempName(loc.leaf));
   auto file = fs_.NewWritableFile(tmp);
-  if (!file.ok()) return file.status().WithContext(Context(name));
+  if (!file.ok()) return Scrub(file.status());
   return std::unique_ptr<BlobWriter>(std::make_unique<Writer>(
       *this, name, std::move(loc), std::move(tmp), std::move(file).value()));
 }
@@ -252,13 +273,14 @@ Result<std::unique_ptr<BlobWriter>> FsBlobStore::Create(
 Result<std::unique_ptr<env::RandomAccessFile>> FsBlobStore::Open(
     const std::string& name) {
   ASSIGN_OR_RETURN(Location loc, Locate(root_, name));
-  const Status not_found = NotFoundError(Context(name) + " not found");
+  const Status not_found =
+      NotFoundError(std::string(kContext) + ": blob not found");
   if (loc.first.empty() && IsDirectory(fs_, loc.path)) return not_found;
   auto file = fs_.NewRandomAccessFile(loc.path);
   if (file.ok()) return file;
   // Covers ENOTDIR too, when the first segment names a one-segment blob.
   if (!fs_.Exists(loc.path)) return not_found;
-  return file.status().WithContext(Context(name));
+  return Scrub(file.status());
 }
 
 Status FsBlobStore::Delete(const std::string& name) {
@@ -266,13 +288,13 @@ Status FsBlobStore::Delete(const std::string& name) {
   Status removed = fs_.Remove(loc.path);
   if (!removed.ok()) {
     if (fs_.Exists(loc.path) && !IsDirectory(fs_, loc.path)) {
-      return removed.WithContext(Context(name));
+      return Scrub(removed);
     }
     // Absent. An earlier Delete may have removed it without a durable
     // directory sync, so sync anyway when there is a directory to sync.
     if (!IsDirectory(fs_, loc.dir)) return Status::Ok();
   }
-  return fs_.SyncDir(loc.dir).WithContext(Context(name));
+  return Scrub(fs_.SyncDir(loc.dir));
 }
 
 Result<std::vector<std::string>> FsBlobStore::List() {
@@ -344,7 +366,8 @@ Status FsBlobStore::Publish(const std::string& tmp,
   // AlreadyExists instead of overwriting an immutable blob.
   std::lock_guard<std::mutex> lock(mu_);
   if (fs_.Exists(final_path)) {
-    return AlreadyExistsError("another writer committed it first");
+    return AlreadyExistsError(std::string(kContext) +
+                              ": another writer committed the blob first");
   }
   return fs_.Rename(tmp, final_path);
 }

@@ -468,7 +468,8 @@ TEST_F(FsBlobStoreTest, FailedFsyncFailsCommitAndNoBlobIsVisible) {
   fs_.FailNext(Op::kSync, InternalError("fdatasync: Input/output error"));
   Status s = writer->Commit();
   EXPECT_EQ(s.code(), StatusCode::kInternal);
-  EXPECT_NE(s.message().find("blob a/b"), std::string::npos) << s;
+  // Neither the blob's name nor the file call's text is in the message.
+  EXPECT_EQ(s.message(), "blob store: fdatasync failed (INTERNAL)") << s;
   EXPECT_EQ(store_->Open("a/b").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(List(), std::vector<std::string>{});
   EXPECT_EQ(Entries(root_ + "/a"), std::vector<std::string>{});
@@ -508,22 +509,46 @@ TEST_F(FsBlobStoreTest, DiskFullOnAppendSurfacesAndIsPermanent) {
   ASSERT_OK_AND_ASSIGN(auto writer, store_->Create("a/b"));
   fs_.SetWriteBudget(1000);
   Status s = writer->Append(Pattern(kBuf + 1));
-  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(s.code(), StatusCode::kInsufficientStorage) << s;
+  EXPECT_EQ(s.message(), "blob store: write: out of disk space");
   EXPECT_EQ(writer->size(), 0u);
   fs_.ClearWriteBudget();
   EXPECT_EQ(writer->Append(AsBytes("x")).code(),
-            StatusCode::kResourceExhausted);
-  EXPECT_EQ(writer->Commit().code(), StatusCode::kResourceExhausted);
+            StatusCode::kInsufficientStorage);
+  EXPECT_EQ(writer->Commit().code(), StatusCode::kInsufficientStorage);
   EXPECT_EQ(Entries(root_ + "/a"), std::vector<std::string>{});
   EXPECT_EQ(store_->Open("a/b").status().code(), StatusCode::kNotFound);
   ASSERT_OK(Write("a/b", AsBytes("x")));
+}
+
+// Blob names are "<account uid>/<object id>": internal layout that no
+// error message may carry.
+TEST_F(FsBlobStoreTest, ErrorsNameNoBlob) {
+  const std::string name = "acct-0f1e2d3c/file-0123456789abcdef";
+  Result<std::unique_ptr<env::RandomAccessFile>> missing = store_->Open(name);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "blob store: blob not found");
+  ASSERT_OK(Write(name, AsBytes("x")));
+  Result<std::unique_ptr<BlobWriter>> again = store_->Create(name);
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  fs_.FailNext(Op::kOpen, InternalError("open " + root_ + "/" + name +
+                                        ": Input/output error"));
+  Result<std::unique_ptr<env::RandomAccessFile>> failed = store_->Open(name);
+  EXPECT_EQ(failed.status().code(), StatusCode::kInternal);
+  for (const Status* st :
+       {&missing.status(), &again.status(), &failed.status()}) {
+    EXPECT_EQ(st->message().find("acct-0f1e2d3c"), std::string::npos) << *st;
+    EXPECT_EQ(st->message().find("file-0123"), std::string::npos) << *st;
+    EXPECT_EQ(st->message().find(root_), std::string::npos) << *st;
+    EXPECT_EQ(st->message().find("Input/output"), std::string::npos) << *st;
+  }
 }
 
 TEST_F(FsBlobStoreTest, DiskFullWhileFlushingBufferedBytesFailsCommit) {
   ASSERT_OK_AND_ASSIGN(auto writer, store_->Create("a/b"));
   fs_.SetWriteBudget(10);
   ASSERT_OK(writer->Append(Pattern(100)));  // Held in the buffer.
-  EXPECT_EQ(writer->Commit().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(writer->Commit().code(), StatusCode::kInsufficientStorage);
   EXPECT_EQ(Entries(root_ + "/a"), std::vector<std::string>{});
   EXPECT_EQ(List(), std::vector<std::string>{});
 }

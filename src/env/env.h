@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/bytes.h"
@@ -103,7 +104,18 @@ class FileSystem {
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  // Bytes a writer may still take on the filesystem that holds `path`
+  // (statvfs: f_bavail * f_frsize). This default asks the OS, so wrappers
+  // need not forward it.
+  virtual Result<uint64_t> AvailableBytes(const std::string& path);
 };
+
+// The one mapping of an errno from a file call to a Status, for every module
+// that calls the OS itself: ENOSPC and EDQUOT -> InsufficientStorage
+// "<call>: out of disk space" (no path, no errno text: the status may reach
+// an API caller as HTTP 507); ENOENT -> NotFound, EACCES/EPERM ->
+// PermissionDenied, others -> Internal, each "<call> <path>: <strerror>".
+Status ErrnoStatus(std::string_view call, const std::string& path, int err);
 
 // Writes `data` to `path` so that after a crash the file holds either its old
 // content or all of `data`: write a temporary file, sync, rename, sync dir.

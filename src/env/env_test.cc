@@ -134,7 +134,7 @@ TEST_F(AtomicWriteTest, DiskFullAtEveryByteLeavesOldContent) {
     fs_.ClearWriteBudget();
     ASSERT_EQ(Write(kOld), Status::Ok());
     fs_.SetWriteBudget(budget);
-    EXPECT_EQ(Write(kNew).code(), StatusCode::kResourceExhausted);
+    EXPECT_EQ(Write(kNew).code(), StatusCode::kInsufficientStorage);
     EXPECT_EQ(OnDisk(), kOld);
     ASSERT_EQ(fs_.SimulateCrash(), Status::Ok());
     EXPECT_EQ(OnDisk(), kOld);

@@ -221,8 +221,7 @@ Status FaultInjectionFileSystem::Append(uint64_t epoch, const std::string& path,
   if (!fits.empty()) RETURN_IF_ERROR(file.Append(fits));
   if (write_budget_.has_value()) *write_budget_ -= fits.size();
   if (fits.size() < data.size()) {
-    return ResourceExhaustedError("write " + path +
-                                  ": No space left on device");
+    return InsufficientStorageError("write: out of disk space");
   }
   return Status::Ok();
 }

@@ -1,14 +1,18 @@
 // The real Env: system clocks, OpenSSL randomness and POSIX file calls.
 //
 // Every errno is turned into a Status here, at the call that produced it:
-// ENOSPC/EDQUOT -> ResourceExhausted, ENOENT -> NotFound, EACCES/EPERM ->
+// ENOSPC/EDQUOT -> InsufficientStorage, ENOENT -> NotFound, EACCES/EPERM ->
 // PermissionDenied, anything else -> Internal. Messages read
-// "<call> <path>: <strerror>", e.g. "open /x/y: No such file or directory".
+// "<call> <path>: <strerror>", e.g. "open /x/y: No such file or directory",
+// except for a full disk: "<call>: out of disk space", with no path and no
+// errno text, because surfaces may pass that status on (as HTTP 507) and
+// every layer above may add its own context to it.
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,14 +39,16 @@ namespace {
   return rc == 0 ? buf : "Unknown error";
 }
 
+}  // namespace
+
 Status ErrnoStatus(std::string_view call, const std::string& path, int err) {
+  if (err == ENOSPC || err == EDQUOT) {
+    return InsufficientStorageError(std::string(call) + ": out of disk space");
+  }
   char buf[256] = {};
   std::string msg = std::string(call) + " " + path + ": " +
                     StrerrorText(strerror_r(err, buf, sizeof(buf)), buf);
   switch (err) {
-    case ENOSPC:
-    case EDQUOT:
-      return ResourceExhaustedError(std::move(msg));
     case ENOENT:
       return NotFoundError(std::move(msg));
     case EACCES:
@@ -52,6 +58,8 @@ Status ErrnoStatus(std::string_view call, const std::string& path, int err) {
       return InternalError(std::move(msg));
   }
 }
+
+namespace {
 
 int OpenNoIntr(const std::string& path, int flags, mode_t mode = 0) {
   int fd;
@@ -300,6 +308,18 @@ class PosixFileSystem final : public FileSystem {
     return ErrnoStatus("mkdir", dir, err);
   }
 };
+
+}  // namespace
+
+Result<uint64_t> FileSystem::AvailableBytes(const std::string& path) {
+  struct statvfs st;
+  if (::statvfs(path.c_str(), &st) != 0) {
+    return ErrnoStatus("statvfs", path, errno);
+  }
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+namespace {
 
 class SystemClock final : public Clock {
  public:

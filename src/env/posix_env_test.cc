@@ -1,11 +1,13 @@
 // Tests of the real FileSystem (Env::Default().fs()) against a scratch
 // directory on disk.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 #include <string>
 #include <vector>
@@ -221,6 +223,36 @@ TEST_F(PosixEnvTest, WriteFileAtomicallyReplacesAndLeavesNoTemp) {
 TEST_F(PosixEnvTest, WriteFileAtomicallyFailsInMissingDir) {
   Status s = WriteFileAtomically(fs_, Path("no/dir/f"), AsBytes("x"));
   EXPECT_EQ(s.code(), StatusCode::kNotFound) << s;
+}
+
+// A full disk or quota is one distinct status whose message names neither
+// the path nor the errno text: surfaces answer it as 507 and may show it.
+TEST(ErrnoStatusTest, FullDiskIsInsufficientStorageWithoutDetail) {
+  for (int err : {ENOSPC, EDQUOT}) {
+    SCOPED_TRACE(err);
+    Status s = ErrnoStatus("write", "/data/blobs/acct-uid/file-1~tmp", err);
+    EXPECT_EQ(s.code(), StatusCode::kInsufficientStorage);
+    EXPECT_EQ(s.message(), "write: out of disk space");
+  }
+  EXPECT_EQ(ErrnoStatus("open", "/x", ENOENT).code(), StatusCode::kNotFound);
+  EXPECT_EQ(ErrnoStatus("open", "/x", EACCES).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrnoStatus("fsync", "/x", EIO).code(), StatusCode::kInternal);
+  EXPECT_THAT(ErrnoStatus("fsync", "/x", EIO).message(), HasSubstr("/x"));
+}
+
+// What the kernel reports on a full device reaches callers as that status:
+// /dev/full answers every write with ENOSPC.
+TEST(ErrnoStatusTest, RealFullDeviceWrite) {
+  int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) GTEST_FAIL() << "/dev/full cannot be opened on this machine";
+  const char byte = 'x';
+  const ssize_t n = ::write(fd, &byte, 1);
+  const int err = errno;
+  ::close(fd);
+  ASSERT_EQ(n, -1);
+  EXPECT_EQ(ErrnoStatus("write", "/dev/full", err).code(),
+            StatusCode::kInsufficientStorage);
 }
 
 TEST(EnvDefaultTest, IsOneRealEnvironment) {

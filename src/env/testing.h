@@ -99,8 +99,8 @@ class ScopedTempDir {
 //    never fail by injection.
 //  * SetWriteBudget(n): from now on at most n more bytes may be appended,
 //    over all files. An Append that does not fit writes the bytes that do,
-//    then returns ResourceExhausted "write <path>: No space left on device",
-//    as a full disk does.
+//    then returns InsufficientStorage "write: out of disk space", as the
+//    real filesystem does on a full disk (ENOSPC).
 //
 // Crash model (SimulateCrash), for changes made through this wrapper only;
 // files and directories written to `base` directly count as durable:

@@ -145,10 +145,10 @@ TEST_F(FaultInjectionTest, WriteBudgetWritesWhatFitsThenFails) {
   auto b = Open(Path("b"));
   ASSERT_EQ(a->Append(AsBytes("123456")), Status::Ok());
   Status s = b->Append(AsBytes("abcdef"));
-  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
-  EXPECT_THAT(s.message(), HasSubstr("No space left on device"));
+  EXPECT_EQ(s.code(), StatusCode::kInsufficientStorage);
+  EXPECT_EQ(s.message(), "write: out of disk space");
   EXPECT_EQ(OnDisk(Path("b")), "abcd");  // The part that fitted.
-  EXPECT_EQ(a->Append(AsBytes("7")).code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(a->Append(AsBytes("7")).code(), StatusCode::kInsufficientStorage);
   EXPECT_EQ(OnDisk(Path("a")), "123456");
   fs_.ClearWriteBudget();
   EXPECT_EQ(a->Append(AsBytes("7")), Status::Ok());

@@ -317,9 +317,16 @@ Result<std::unique_ptr<Download>> FileService::OpenObject(
   ASSIGN_OR_RETURN(
       crypto::SecretBytes dek,
       crypto::UnwrapKey(*aek, row.wrapped_dek, Aad(account.uid, row.id)));
-  ASSIGN_OR_RETURN(std::unique_ptr<env::RandomAccessFile> file,
-                   blobs_.Open(row.blob));
-  auto download = std::make_unique<DownloadImpl>(std::move(file));
+  Result<std::unique_ptr<env::RandomAccessFile>> file = blobs_.Open(row.blob);
+  if (!file.ok() && file.status().code() == StatusCode::kNotFound) {
+    // The row is there but its content is not: lost to the service, which
+    // is not the caller's doing, so not a 404 either.
+    return Status(StatusCode::kDataLoss,
+                  "The stored content of this object is missing.",
+                  "internalFailure");
+  }
+  if (!file.ok()) return file.status();
+  auto download = std::make_unique<DownloadImpl>(std::move(file).value());
   RETURN_IF_ERROR(download->Open(dek, Aad(account.uid, row.id)));
   return std::unique_ptr<Download>(std::move(download));
 }

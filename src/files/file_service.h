@@ -17,7 +17,10 @@
 // PermissionDenied "CustomerManagedKeyInaccessible"; metadata still answers.
 //
 // Errors carry the OpenAI API's codes in Status::reason() ("invalidPayload",
-// "notFound", ...). Thread safety: safe for concurrent use.
+// "notFound", ...). A row whose blob is missing (content lost to the
+// service) is DataLoss "internalFailure", as is content that fails
+// authentication; a full disk is InsufficientStorage. No message names a
+// blob, an account uid or a path. Thread safety: safe for concurrent use.
 #ifndef ATREST_FILES_FILE_SERVICE_H_
 #define ATREST_FILES_FILE_SERVICE_H_
 

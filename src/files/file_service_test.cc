@@ -423,6 +423,84 @@ TEST_F(FileServiceTest, DeletingTheAccountRemovesItsBlobs) {
   EXPECT_EQ(AsString(c), "c");
 }
 
+// ---- Shredding (docs/storage.md) ----
+
+// How many files under the data dir hold `bytes`.
+size_t FilesHolding(const std::string& dir, const Bytes& bytes) {
+  size_t n = 0;
+  for (const std::string& path : FilesUnder(dir)) {
+    n += ReadWholeFile(path).find(AsString(bytes)) != std::string::npos;
+  }
+  return n;
+}
+
+TEST_F(FileServiceTest, DeletedObjectsLeaveNoWrappedKeyOnDisk) {
+  ASSERT_OK_AND_ASSIGN(store::StoredObject file,
+                       Upload("gone.txt", "delete me", "assistants"));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<ObjectWriter> w,
+      files_->BeginObject(
+          account_, {.kind = "checkpoint", .purpose = "p", .filename = "c"}));
+  ASSERT_OK(w->Write(AsBytes("weights")));
+  ASSERT_OK_AND_ASSIGN(store::StoredObject checkpoint, w->Commit());
+  // The wrapped keys as the store holds them; the scan finds them now.
+  auto wrapped = [&](const std::string& id) {
+    Result<store::StoredObject> row =
+        store_->ReadResult([&](store::Transaction& tx) {
+          return tx.objects().Get(account_.uid, id);
+        });
+    EXPECT_OK(row);
+    return row.ok() ? row->wrapped_dek : Bytes();
+  };
+  const Bytes file_dek = wrapped(file.id), ckpt_dek = wrapped(checkpoint.id);
+  ASSERT_GE(FilesHolding(h_->dir().path(), file_dek), 1u);
+  ASSERT_GE(FilesHolding(h_->dir().path(), ckpt_dek), 1u);
+
+  ASSERT_OK(files_->Delete(account_, file.id));
+  EXPECT_EQ(FilesHolding(h_->dir().path(), file_dek), 0u);
+  ASSERT_OK(files_->DeleteObject(account_, "checkpoint", checkpoint.id));
+  EXPECT_EQ(FilesHolding(h_->dir().path(), ckpt_dek), 0u);
+}
+
+TEST_F(FileServiceTest, ADeletedAccountLeavesNoWrappedKeyOnDisk) {
+  ASSERT_OK_AND_ASSIGN(store::StoredObject a,
+                       Upload("a.txt", "a", "assistants"));
+  ASSERT_OK_AND_ASSIGN(store::StoredObject b, Upload("b.txt", "b", "batch"));
+  std::vector<Bytes> keys;
+  ASSERT_OK(store_->Read([&](store::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(store::Account acct, tx.accounts().GetByUid(account_.uid));
+    keys.push_back(acct.wrapped_aek);
+    for (const std::string& id : {a.id, b.id}) {
+      ASSIGN_OR_RETURN(store::StoredObject o,
+                       tx.objects().Get(account_.uid, id));
+      keys.push_back(o.wrapped_dek);
+    }
+    return Status::Ok();
+  }));
+  for (const Bytes& k : keys) ASSERT_GE(FilesHolding(h_->dir().path(), k), 1u);
+  ASSERT_OK(accounts_->DeleteAccount(h_->owner(), Ref("acct1")));
+  for (const Bytes& k : keys) EXPECT_EQ(FilesHolding(h_->dir().path(), k), 0u);
+}
+
+// ---- Content the service lost ----
+
+// A row whose blob is gone: the service lost the content, which is neither
+// the caller's doing (not a 404) nor something to describe to them.
+TEST_F(FileServiceTest, AMissingBlobIsDataLossNamingNothingInternal) {
+  ASSERT_OK_AND_ASSIGN(store::StoredObject row,
+                       Upload("lost.txt", "lost content", "assistants"));
+  ASSERT_TRUE(fs::remove(BlobPath(row)));
+  EXPECT_OK(files_->Get(account_, row.id));  // The metadata is there.
+  Result<std::unique_ptr<Download>> opened = files_->Open(account_, row.id);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(opened.status().reason(), "internalFailure");
+  const std::string& m = opened.status().message();
+  EXPECT_EQ(m.find(account_.uid), std::string::npos) << m;
+  EXPECT_EQ(m.find(row.id), std::string::npos) << m;
+  EXPECT_EQ(m.find(BlobDir()), std::string::npos) << m;
+}
+
 // ======================= Validation =======================
 
 TEST_F(FileServiceTest, FineTuneNeedsJsonlSuffix) {
@@ -767,11 +845,15 @@ TEST_F(FileServiceTest, FailedBlobCommitStoresNoRow) {
     EXPECT_EQ(blobs, std::vector<std::string>{first.blob});
     EXPECT_EQ(FilesUnder(BlobDir()), std::vector<std::string>{BlobPath(first)});
   }
-  // A full disk.
+  // A full disk: its own status, whose message names no path or account.
   fault_fs_.SetWriteBudget(100000);
   Result<store::StoredObject> full =
       Upload(account_, "big.bin", RandomData(size_t{2} << 20), "assistants");
-  EXPECT_EQ(full.status().code(), StatusCode::kResourceExhausted)
+  EXPECT_EQ(full.status().code(), StatusCode::kInsufficientStorage)
+      << full.status();
+  EXPECT_EQ(full.status().message().find(account_.uid), std::string::npos)
+      << full.status();
+  EXPECT_EQ(full.status().message().find(BlobDir()), std::string::npos)
       << full.status();
   fault_fs_.ClearWriteBudget();
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> blobs, blobs_->List());

@@ -135,15 +135,19 @@ Result<TokenOptions> PrepareSoftHsm(env::Env& env, const std::string& dir,
   const std::string pin_path = dir + "/pin";
   RETURN_IF_ERROR(fs.CreateDirs(tokens));
   const std::string conf_text =
-      "# Written by atrest on every start (src/hsm/softhsm.cc).\n"
+      "# Written by atrest at start when it differs (src/hsm/softhsm.cc).\n"
       "directories.tokendir = " +
       tokens +
       "\n"
       "objectstore.backend = file\n"
       "log.level = ERROR\n"
       "slots.removable = false\n";
-  RETURN_IF_ERROR(env::WriteFileAtomically(fs, conf, AsBytes(conf_text))
-                      .WithContext("writing softhsm2.conf"));
+  // Rewritten only when it differs, so a start on a full disk finds it.
+  Result<Bytes> current = env::ReadFile(fs, conf);
+  if (!current.ok() || AsString(*current) != conf_text) {
+    RETURN_IF_ERROR(env::WriteFileAtomically(fs, conf, AsBytes(conf_text))
+                        .WithContext("writing softhsm2.conf"));
+  }
   // SoftHSM2 reads the variable in C_Initialize, so it must be set before
   // the module is initialised, here and in Token::Open.
   if (::setenv("SOFTHSM2_CONF", conf.c_str(), /*overwrite=*/1) != 0) {

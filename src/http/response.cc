@@ -87,6 +87,8 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kInternal:
     case StatusCode::kDataLoss:
       return 500;
+    case StatusCode::kInsufficientStorage:
+      return 507;
   }
   return 500;
 }

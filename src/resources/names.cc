@@ -24,42 +24,6 @@ bool IsHex(char c) {
          (c >= 'A' && c <= 'F');
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) {
-             return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-           };
-           return lower(x) == lower(y);
-         });
-}
-
-// A provider namespace ("Microsoft.KeyVault") or a resource type ("vaults").
-bool ValidTypeWord(std::string_view s) {
-  return !s.empty() && s.size() <= 64 &&
-         std::all_of(s.begin(), s.end(),
-                     [](char c) { return IsAsciiAlnum(c) || c == '.'; });
-}
-
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    const size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-    if (path.empty()) out.push_back("");  // A trailing '/'.
-  }
-  return out;
-}
-
-Status BadScope(std::string_view scope) {
-  return Refused("InvalidScope",
-                 "The scope '" + std::string(scope) +
-                     "' is not valid: use /subscriptions/{id}[/resourceGroups/"
-                     "{group}[/providers/{namespace}/{type}/{name}]].");
-}
-
 }  // namespace
 
 bool IsGuid(std::string_view s) {
@@ -104,32 +68,6 @@ Status ValidateResourceName(std::string_view name) {
                  "The resource name '" + std::string(name) +
                      "' is invalid: it must be 1-260 characters of UTF-8 "
                      "without control characters or any of <>*%&:\\?/#.");
-}
-
-Status ValidateScope(std::string_view scope) {
-  // "" (before the leading '/'), "subscriptions", the id, then pairs.
-  const std::vector<std::string_view> s = Segments(scope);
-  if (s.size() < 3 || !s[0].empty() ||
-      !EqualsIgnoreCase(s[1], "subscriptions")) {
-    return BadScope(scope);
-  }
-  RETURN_IF_ERROR(ValidateResourceName(s[2]));
-  if (s.size() == 3) return Status::Ok();
-  if (s.size() < 5 || !EqualsIgnoreCase(s[3], "resourceGroups")) {
-    return BadScope(scope);
-  }
-  RETURN_IF_ERROR(ValidateGroupName(s[4]));
-  if (s.size() == 5) return Status::Ok();
-  // providers/{namespace}, then one or more {type}/{name} pairs.
-  if (s.size() < 9 || (s.size() - 7) % 2 != 0 ||
-      !EqualsIgnoreCase(s[5], "providers") || !ValidTypeWord(s[6])) {
-    return BadScope(scope);
-  }
-  for (size_t i = 7; i < s.size(); i += 2) {
-    if (!ValidTypeWord(s[i])) return BadScope(scope);
-    RETURN_IF_ERROR(ValidateResourceName(s[i + 1]));
-  }
-  return Status::Ok();
 }
 
 }  // namespace atrest::resources

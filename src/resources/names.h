@@ -33,15 +33,7 @@ Status ValidateGroupName(std::string_view name);
 // InvalidArgument "InvalidResourceName".
 Status ValidateResourceName(std::string_view name);
 
-// A scope a role can be assigned at:
-//   /subscriptions/{id}
-//   /subscriptions/{id}/resourceGroups/{group}
-//   /subscriptions/{id}/resourceGroups/{group}/providers/{namespace}/{type}/
-//       {name}[/{type}/{name}]...
-// ("resourceGroups" and "providers" in any case). Else InvalidArgument with
-// the reason of the part that breaks its rule, or "InvalidScope" for the
-// shape, a namespace or a type (1-64 letters, digits and '.').
-Status ValidateScope(std::string_view scope);
+// Scopes: NormalizeScope (resources/scope.h).
 
 }  // namespace atrest::resources
 

@@ -55,46 +55,5 @@ TEST(NamesTest, ResourceNamesAreUtf8WithoutControlOrReservedCharacters) {
   }
 }
 
-TEST(NamesTest, ScopesOfEveryLevel) {
-  const std::string sub = kSub;
-  EXPECT_OK(ValidateScope(sub));
-  EXPECT_OK(ValidateScope(sub + "/resourceGroups/rg"));
-  EXPECT_OK(ValidateScope(sub + "/resourcegroups/rg"));
-  EXPECT_OK(ValidateScope(sub +
-                          "/resourceGroups/rg/providers/Microsoft.KeyVault/"
-                          "vaults/kv1"));
-  EXPECT_OK(ValidateScope(sub + "/resourceGroups/rg/providers/"
-                                "Microsoft.CognitiveServices/accounts/a1/"
-                                "deployments/d1"));
-}
-
-TEST(NamesTest, ScopesWithABadPartAreRefusedWithThatPartsCode) {
-  const std::string sub = kSub;
-  EXPECT_REFUSED(ValidateScope(sub + "/resourceGroups/r\xff"),
-                 StatusCode::kInvalidArgument, "InvalidResourceGroup");
-  EXPECT_REFUSED(
-      ValidateScope(sub + "/resourceGroups/rg/providers/Microsoft.KeyVault/"
-                          "vaults/k\xff"),
-      StatusCode::kInvalidArgument, "InvalidResourceName");
-  EXPECT_REFUSED(ValidateScope("/subscriptions/s\xff"),
-                 StatusCode::kInvalidArgument, "InvalidResourceName");
-  for (const std::string& bad :
-       {std::string(""), std::string("/"), std::string("subscriptions/x"),
-        std::string("/subscriptions"), std::string("/subscriptions/"),
-        std::string("/tenants/x"), sub + "/", sub + "/resourceGroups",
-        sub + "/resourceGroups/rg/", sub + "/things/rg",
-        sub + "/resourceGroups/rg/providers/Microsoft.KeyVault",
-        sub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults",
-        sub + "/resourceGroups/rg/providers/Microsoft.Key\xffVault/vaults/kv",
-        sub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vau-lts/kv",
-        sub + "/resourceGroups/rg/nope/Microsoft.KeyVault/vaults/kv"}) {
-    Status s = ValidateScope(bad);
-    EXPECT_FALSE(s.ok()) << bad;
-    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
-  }
-  EXPECT_REFUSED(ValidateScope(sub + "/things/rg"),
-                 StatusCode::kInvalidArgument, "InvalidScope");
-}
-
 }  // namespace
 }  // namespace atrest::resources

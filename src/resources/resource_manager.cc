@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "resources/names.h"
+#include "resources/scope.h"
 
 namespace atrest::resources {
 namespace {
@@ -152,8 +153,8 @@ Result<store::Subscription> ResourceManager::CreateSubscription(
 
 Result<store::RoleAssignment> ResourceManager::AssignRoleUnchecked(
     const std::string& principal_id, const RoleDefinition& role,
-    const std::string& scope) {
-  RETURN_IF_ERROR(ValidateScope(scope));
+    const std::string& requested_scope) {
+  ASSIGN_OR_RETURN(const std::string scope, NormalizeScope(requested_scope));
   store::RoleAssignment a{.id = env_.random().NewUuid(),
                           .principal_id = principal_id,
                           .role_name = std::string(role.name),
@@ -444,12 +445,12 @@ Status ResourceManager::DeleteResourceGroup(const identity::Caller& caller,
 }
 
 Result<store::RoleAssignment> ResourceManager::CreateRoleAssignment(
-    const identity::Caller& caller, const std::string& scope,
+    const identity::Caller& caller, const std::string& requested_scope,
     const std::string& name, const std::string& principal_id,
     const std::string& role_definition_id) {
   // Both end up in the row and in every listing of the scope.
   RETURN_IF_ERROR(ValidateRoleAssignmentName(name));
-  RETURN_IF_ERROR(ValidateScope(scope));
+  ASSIGN_OR_RETURN(const std::string scope, NormalizeScope(requested_scope));
   std::optional<RoleDefinition> role = FindRole(role_definition_id);
   if (!role) {
     return Reason(StatusCode::kInvalidArgument, "RoleDefinitionDoesNotExist",
@@ -481,7 +482,8 @@ Result<store::RoleAssignment> ResourceManager::CreateRoleAssignment(
 }
 
 Result<std::vector<store::RoleAssignment>> ResourceManager::ListRoleAssignments(
-    const identity::Caller& caller, const std::string& scope) {
+    const identity::Caller& caller, const std::string& requested_scope) {
+  ASSIGN_OR_RETURN(const std::string scope, NormalizeScope(requested_scope));
   RETURN_IF_ERROR(Authorize(caller, scope, Action::kRead));
   return store_.ReadResult([&](store::Transaction& tx) {
     return tx.role_assignments().ListAtScope(scope);
@@ -489,8 +491,9 @@ Result<std::vector<store::RoleAssignment>> ResourceManager::ListRoleAssignments(
 }
 
 Status ResourceManager::DeleteRoleAssignment(const identity::Caller& caller,
-                                             const std::string& scope,
+                                             const std::string& requested_scope,
                                              const std::string& name) {
+  ASSIGN_OR_RETURN(const std::string scope, NormalizeScope(requested_scope));
   RETURN_IF_ERROR(Authorize(caller, scope, Action::kAssignRoles));
   return store_.Transact([&](store::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(store::RoleAssignment a, tx.role_assignments().Get(name));

@@ -43,7 +43,7 @@ class ResourceManager {
                    Action action);
 
   // For bootstrap and administration: no authorization check. The scope is
-  // still validated (ValidateScope).
+  // still normalized (NormalizeScope).
   Result<store::Subscription> CreateSubscription(
       const std::string& tenant_id, const std::string& display_name);
   Result<store::RoleAssignment> AssignRoleUnchecked(
@@ -113,8 +113,11 @@ class ResourceManager {
                              const std::string& name);
 
   // Role assignments at `scope`; `name` is the assignment's GUID. Create
-  // refuses a name that is not a GUID (InvalidRoleAssignmentId) and a scope
-  // that breaks ValidateScope (resources/names.h) before anything is stored.
+  // refuses a name that is not a GUID (InvalidRoleAssignmentId) before
+  // anything is stored; the scope is normalized first (resources/scope.h):
+  // one that names no real scope shape (a '.' or '..' segment, an empty
+  // one, ...) is InvalidArgument "InvalidScope", and assignments are stored
+  // at the normal form.
   Result<store::RoleAssignment> CreateRoleAssignment(
       const identity::Caller& caller, const std::string& scope,
       const std::string& name, const std::string& principal_id,

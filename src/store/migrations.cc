@@ -254,12 +254,19 @@ CREATE TABLE deployments (
 );
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+// Audit records that stand for several calls: summaries of refused calls
+// that the audit writer coalesced (vault/audit_writer.h).
+constexpr std::string_view kAuditCounts = R"sql(
+ALTER TABLE audit_events ADD COLUMN count BIGINT NOT NULL DEFAULT 1;
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {1, "identity and management entities", kIdentitySchema},
     {2, "subscription aliases", kSubscriptionAliases},
     {3, "key vault", kKeyVault},
     {4, "AI accounts and stored objects", kAccounts},
     {5, "fine-tuning jobs and deployments", kFineTuning},
+    {6, "audit record counts", kAuditCounts},
 }};
 
 }  // namespace

@@ -213,6 +213,9 @@ struct AuditEvent {
   std::string operation;    // "KeyGet", "KeyUnwrap", ...
   std::string result;       // "Success" or the error code.
   int status_code = 0;
+  // How many calls the record stands for: 1, or N for a summary of refused
+  // calls coalesced by the audit writer (vault/audit_writer.h).
+  int64_t count = 1;
 
   friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
 };

@@ -121,6 +121,20 @@ Status SqliteAccountRepo::Update(const Account& a) {
     return InvalidArgumentError("account wrapped key is required");
   }
   RETURN_IF_ERROR(RequireGroup(a.subscription_id, a.resource_group));
+  {
+    // A new wrapped key (a rewrap under another key) or new sealed API keys
+    // leave the old ones in the WAL's page images: shred after commit.
+    ASSIGN_OR_RETURN(Statement old,
+                     c_.Prepare("SELECT wrapped_aek, sealed_api_keys FROM "
+                                "accounts WHERE uid = ?1",
+                                "update account"));
+    old.Bind(1, a.uid);
+    ASSIGN_OR_RETURN(bool row, old.Step());
+    if (row &&
+        (old.Blob(0) != a.wrapped_aek || old.Blob(1) != a.sealed_api_keys)) {
+      c_.RequestShred();
+    }
+  }
   ASSIGN_OR_RETURN(
       Statement s,
       c_.Prepare("UPDATE accounts SET subscription_id = ?2, resource_group = "
@@ -165,7 +179,11 @@ Status SqliteAccountRepo::Delete(const std::string& name) {
       c_.Prepare("DELETE FROM accounts WHERE name_key = ?1", "delete account"));
   s.Bind(1, FoldCase(name));
   RETURN_IF_ERROR(s.Run());
-  return RequireChanged(c_, "account", name);
+  RETURN_IF_ERROR(RequireChanged(c_, "account", name));
+  // The row held the wrapped account key; its objects' rows, with their
+  // wrapped data keys, went with it.
+  c_.RequestShred();
+  return Status::Ok();
 }
 
 // ---- Stored objects ----
@@ -303,7 +321,9 @@ Status SqliteObjectRepo::Delete(const std::string& account_uid,
                               "delete object"));
   s.Bind(1, account_uid).Bind(2, id);
   RETURN_IF_ERROR(s.Run());
-  return RequireChanged(c_, "object", id);
+  RETURN_IF_ERROR(RequireChanged(c_, "object", id));
+  c_.RequestShred();  // The row held the object's wrapped data key.
+  return Status::Ok();
 }
 
 }  // namespace atrest::store::sqlite

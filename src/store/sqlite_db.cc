@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <string>
 #include <utility>
 
@@ -110,15 +111,27 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
   int rc = sqlite3_open_v2(
       path.c_str(), &db,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
+      options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     sqlite3_close(db);  // Harmless on nullptr; frees a half-open handle.
     return UnavailableError("open metadata database " + path + ": " +
                             sqlite3_errstr(rc));
   }
-  std::unique_ptr<Connection> conn(new Connection(db));
+  std::unique_ptr<Connection> conn(new Connection(db, options.busy_timeout));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
+  // Keeps -wal and -shm when the last connection closes (see the header):
+  // a restart then needs no space to read. journal_size_limit=0 truncates
+  // the kept WAL to zero bytes at that close, and after each checkpoint
+  // that restarts it, so old page images do not linger in its tail.
+  int persist = 1;
+  if (int frc =
+          sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+      frc != SQLITE_OK) {
+    return conn->Error(frc, "open metadata database");
+  }
+  RETURN_IF_ERROR(
+      conn->Exec("PRAGMA journal_size_limit=0", "configure metadata database"));
 
   // WAL lets readers run beside the single writer. The mode is persistent in
   // the file; asking again on every connection is cheap and confirms it.
@@ -181,6 +194,28 @@ Status Connection::Run(const std::string& sql, std::string_view op) {
   return s.Run();
 }
 
+Result<bool> Connection::CheckpointTruncate(std::chrono::milliseconds wait) {
+  ASSIGN_OR_RETURN(Statement s, Prepare("PRAGMA wal_checkpoint(TRUNCATE)",
+                                        "truncate the write-ahead log"));
+  sqlite3_busy_timeout(db_, static_cast<int>(wait.count()));
+  Result<bool> row = s.Step();
+  sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_.count()));
+  if (!row.ok()) {
+    // Busy: readers or another process; the caller tries again.
+    if (row.status().code() == StatusCode::kAborted) {
+      conflict_ = false;
+      return false;
+    }
+    return row.status();
+  }
+  if (!*row) return InternalError("truncate the write-ahead log: no result");
+  // (busy, frames in the log, frames checkpointed); busy = 1 when it could
+  // not finish.
+  const bool done = s.Int(0) == 0;
+  RETURN_IF_ERROR(s.Run());
+  return done;
+}
+
 int64_t Connection::changes() const { return sqlite3_changes64(db_); }
 
 bool Connection::autocommit() const { return sqlite3_get_autocommit(db_); }
@@ -218,7 +253,16 @@ Status Connection::Error(int rc, std::string_view op) {
       return FailedPreconditionError(
           Describe(op, "write attempted in a read-only transaction"));
     case SQLITE_FULL:
-      return ResourceExhaustedError(Describe(op, "disk full"));
+      return InsufficientStorageError(Describe(op, "out of disk space"));
+    case SQLITE_IOERR: {
+      // The unix VFS reports ENOSPC on a write as SQLITE_FULL, but EDQUOT,
+      // and ENOSPC while growing the -shm file or syncing, as I/O errors.
+      const int err = sqlite3_system_errno(db_);
+      if (err == ENOSPC || err == EDQUOT || rc == SQLITE_IOERR_SHMSIZE) {
+        return InsufficientStorageError(Describe(op, "out of disk space"));
+      }
+      break;
+    }
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return DataLossError(Describe(op, "metadata database is corrupt"));

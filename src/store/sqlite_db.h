@@ -70,11 +70,17 @@ class Connection {
     // PRAGMA query_only for the connection's whole life. Set once at open,
     // never toggled: changing it expires every prepared statement.
     bool query_only = false;
+    // The SQLite VFS to open through; empty for the default one.
+    std::string vfs;
   };
 
   // Opens (creating when absent) the database at `path` and applies the
   // per-connection settings: WAL, synchronous=FULL, foreign_keys=ON,
-  // secure_delete=ON and the busy timeout.
+  // secure_delete=ON, the busy timeout, and a persistent WAL
+  // (SQLITE_FCNTL_PERSIST_WAL with journal_size_limit=0): the -wal and -shm
+  // files stay when the last connection closes, the WAL truncated to zero
+  // bytes, so that a restart finds them and needs no new disk space to read
+  // (a server can start on a full disk).
   static Result<std::unique_ptr<Connection>> Open(const std::string& path,
                                                   const Options& options);
   ~Connection();
@@ -98,6 +104,21 @@ class Connection {
   // True when not inside an explicit transaction.
   bool autocommit() const;
 
+  // Set by a repository whose statement deleted or replaced key material
+  // (a wrapped key, a sealed key), so that the store shreds the WAL once the
+  // transaction commits (SqliteStore). Cleared when an attempt begins.
+  void RequestShred() { shred_requested_ = true; }
+  bool shred_requested() const { return shred_requested_; }
+  void clear_shred_request() { shred_requested_ = false; }
+
+  // PRAGMA wal_checkpoint(TRUNCATE): copies every WAL frame into the
+  // database file and truncates the WAL to zero bytes, so that no old page
+  // image (a deleted row's content) is left in it. Waits for readers up to
+  // `wait` (instead of the busy timeout). Returns true when it completed,
+  // false when readers or another process kept it from finishing (nothing
+  // is lost; try again). REQUIRES: not inside a transaction.
+  Result<bool> CheckpointTruncate(std::chrono::milliseconds wait);
+
   // Set when any call saw SQLITE_BUSY or SQLITE_LOCKED since the last
   // clear_conflict(); the store then retries the whole transaction.
   bool conflict() const { return conflict_; }
@@ -120,13 +141,16 @@ class Connection {
   // Maps a SQLite result code to a Status whose message is "<op>: <generic
   // description>", and records conflicts. Codes: constraint unique/primary
   // key -> AlreadyExists; foreign key -> FailedPrecondition; busy/locked ->
-  // Aborted; read-only -> FailedPrecondition; full -> ResourceExhausted;
-  // corrupt/not a database -> DataLoss; others -> Internal.
+  // Aborted; read-only -> FailedPrecondition; full (SQLITE_FULL, an I/O
+  // error whose errno is ENOSPC or EDQUOT, a -shm file that cannot grow) ->
+  // InsufficientStorage "<op>: out of disk space"; corrupt/not a database ->
+  // DataLoss; others -> Internal.
   Status Error(int rc, std::string_view op);
 
  private:
   friend class Statement;
-  explicit Connection(sqlite3* db) : db_(db) {}
+  Connection(sqlite3* db, std::chrono::milliseconds busy_timeout)
+      : db_(db), busy_timeout_(busy_timeout) {}
 
   struct Cached {
     sqlite3_stmt* stmt = nullptr;
@@ -134,8 +158,10 @@ class Connection {
   };
 
   sqlite3* db_;
+  const std::chrono::milliseconds busy_timeout_;
   bool conflict_ = false;
   bool broken_ = false;
+  bool shred_requested_ = false;
   Violation last_violation_ = Violation::kNone;
   std::unordered_map<std::string, Cached> cache_;
 };

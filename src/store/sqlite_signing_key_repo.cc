@@ -73,7 +73,9 @@ Status SqliteSigningKeyRepo::Delete(const std::string& tenant_id,
                               "delete signing key"));
   s.Bind(1, tenant_id).Bind(2, kid);
   RETURN_IF_ERROR(s.Run());
-  return RequireChanged(c_, "signing key", kid);
+  RETURN_IF_ERROR(RequireChanged(c_, "signing key", kid));
+  c_.RequestShred();  // The sealed private key.
+  return Status::Ok();
 }
 
 }  // namespace atrest::store::sqlite

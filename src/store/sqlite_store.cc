@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "store/sqlite_db.h"
+#include "store/sqlite_full_disk_vfs.h"
 #include "store/sqlite_repos.h"
 
 namespace atrest::store {
@@ -52,7 +53,12 @@ Status CreateOwnerOnly(const std::string& dir, const std::string& path) {
   int fd =
       ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    return UnavailableError("open " + path + ": " + std::strerror(errno));
+    const int err = errno;
+    if (err == ENOSPC || err == EDQUOT) {
+      return InsufficientStorageError(
+          "create metadata database: out of disk space");
+    }
+    return UnavailableError("open " + path + ": " + std::strerror(err));
   }
   const int rc = ::fchmod(fd, 0600);
   const int err = errno;
@@ -86,7 +92,31 @@ Status TooNew(const std::string& path, int found, int known) {
 SqliteStore::SqliteStore(SqliteStoreOptions options, std::string path)
     : options_(std::move(options)), path_(std::move(path)) {}
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  // Connections go before the VFS they were opened through.
+  writer_.reset();
+  idle_.clear();
+}
+
+bool SqliteStore::shred_pending() const { return shred_pending_.load(); }
+
+void SqliteStore::Shred(sqlite::Connection& conn) {
+  // Bounded: the writer lock is held meanwhile, so a reader that outlasts
+  // this leaves the shred owed rather than stalling every writer.
+  constexpr int kAttempts = 3;
+  const std::chrono::milliseconds wait =
+      std::min(options_.busy_timeout, std::chrono::milliseconds(250));
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    Result<bool> done = conn.CheckpointTruncate(wait);
+    if (done.ok() && *done) {
+      shred_pending_ = false;
+      return;
+    }
+    if (!done.ok()) break;  // Not a reader in the way: a later try.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
+  }
+  shred_pending_ = true;
+}
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const SqliteStoreOptions& options) {
@@ -94,6 +124,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   std::string path = options.data_dir + "/" + kFileName;
   RETURN_IF_ERROR(CreateOwnerOnly(options.data_dir, path));
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, path));
+  if (options.simulate_full_disk) {
+    ASSIGN_OR_RETURN(store->vfs_,
+                     sqlite::FullDiskVfs::Register(options.simulate_full_disk));
+  }
   RETURN_IF_ERROR(store->Migrate());
   return store;
 }
@@ -143,10 +177,12 @@ Status SqliteStore::Migrate() {
 }
 
 Result<std::unique_ptr<sqlite::Connection>> SqliteStore::Acquire(bool write) {
+  const std::string vfs = vfs_ ? vfs_->name() : std::string();
   if (write) {
     if (writer_) return std::move(writer_);
     return sqlite::Connection::Open(
-        path_, sqlite::Connection::Options{options_.busy_timeout});
+        path_, sqlite::Connection::Options{
+                   .busy_timeout = options_.busy_timeout, .vfs = vfs});
   }
   std::unique_lock<std::mutex> lock(pool_mu_);
   pool_cv_.wait(lock, [&] {
@@ -161,7 +197,8 @@ Result<std::unique_ptr<sqlite::Connection>> SqliteStore::Acquire(bool write) {
   lock.unlock();
   auto conn = sqlite::Connection::Open(
       path_, sqlite::Connection::Options{.busy_timeout = options_.busy_timeout,
-                                         .query_only = true});
+                                         .query_only = true,
+                                         .vfs = vfs});
   if (!conn.ok()) {
     lock.lock();
     --open_connections_;
@@ -220,12 +257,19 @@ Status SqliteStore::Run(const TransactionFn& fn, bool write) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
   }
   t_active_store = outer;
+  // After the commit (or a failed attempt that still owes an earlier one):
+  // no old image of a deleted key is left in the WAL once this returns.
+  if (write && conn->autocommit() && !conn->broken() &&
+      ((result.ok() && conn->shred_requested()) || shred_pending_)) {
+    Shred(*conn);
+  }
   Release(std::move(conn), write);
   return result;
 }
 
 Status SqliteStore::Attempt(sqlite::Connection& conn, const TransactionFn& fn,
                             bool write) {
+  conn.clear_shred_request();
   Status s = conn.Run(write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
   if (s.ok()) {
     sqlite::SqliteTransaction tx(conn);

@@ -122,7 +122,9 @@ Status SqliteVaultRepo::Delete(const std::string& name) {
       c_.Prepare("DELETE FROM vaults WHERE name_key = ?1", "delete vault"));
   s.Bind(1, FoldCase(name));
   RETURN_IF_ERROR(s.Run());
-  return RequireChanged(c_, "vault", name);
+  RETURN_IF_ERROR(RequireChanged(c_, "vault", name));
+  c_.RequestShred();  // Its sealed master key and its keys' sealed keys.
+  return Status::Ok();
 }
 
 // ---- Vault keys ----
@@ -220,7 +222,9 @@ Status SqliteVaultKeyRepo::Delete(const std::string& vault,
                               "delete key"));
   s.Bind(1, FoldCase(vault)).Bind(2, FoldCase(name));
   RETURN_IF_ERROR(s.Run());
-  return RequireChanged(c_, "key", name);
+  RETURN_IF_ERROR(RequireChanged(c_, "key", name));
+  c_.RequestShred();  // Its versions' sealed private keys.
+  return Status::Ok();
 }
 
 Status SqliteVaultKeyRepo::AddVersion(const VaultKeyVersion& v) {
@@ -318,13 +322,14 @@ Result<int64_t> SqliteAuditRepo::Append(const AuditEvent& e) {
       c_.Prepare("INSERT INTO audit_events (time, vault_key, "
                  "caller_tenant_id, caller_object_id, caller_app_id, "
                  "client_ip, key_name, key_version, operation, result, "
-                 "status_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                 "?10, ?11) RETURNING seq",
+                 "status_code, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                 "?9, ?10, ?11, ?12) RETURNING seq",
                  "append audit event"));
   s.Bind(1, e.time).Bind(2, FoldCase(e.vault)).Bind(3, e.caller_tenant_id);
   s.Bind(4, e.caller_object_id).Bind(5, e.caller_app_id).Bind(6, e.client_ip);
   s.Bind(7, e.key_name).Bind(8, e.key_version).Bind(9, e.operation);
   s.Bind(10, e.result).Bind(11, int64_t{e.status_code});
+  s.Bind(12, std::max<int64_t>(e.count, 1));
   int64_t seq = 0;
   Status run = [&]() -> Status {
     ASSIGN_OR_RETURN(bool row, s.Step());
@@ -344,7 +349,7 @@ Result<std::vector<AuditEvent>> SqliteAuditRepo::List(const std::string& vault,
       c_.Prepare("SELECT e.seq, e.time, v.name, e.caller_tenant_id, "
                  "e.caller_object_id, e.caller_app_id, e.client_ip, "
                  "e.key_name, e.key_version, e.operation, e.result, "
-                 "e.status_code FROM audit_events e JOIN vaults v ON "
+                 "e.status_code, e.count FROM audit_events e JOIN vaults v ON "
                  "v.name_key = e.vault_key WHERE e.vault_key = ?1 AND e.seq > "
                  "?2 ORDER BY e.seq LIMIT ?3",
                  "list audit events"));
@@ -358,7 +363,7 @@ Result<std::vector<AuditEvent>> SqliteAuditRepo::List(const std::string& vault,
     out.push_back(AuditEvent{s.Int(0), s.Int(1), s.Text(2), s.Text(3),
                              s.Text(4), s.Text(5), s.Text(6), s.Text(7),
                              s.Text(8), s.Text(9), s.Text(10),
-                             static_cast<int>(s.Int(11))});
+                             static_cast<int>(s.Int(11)), s.Int(12)});
   }
 }
 

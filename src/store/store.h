@@ -60,7 +60,10 @@ class Store {
 
   // Runs `fn` in a serializable read-write transaction.
   //  * `fn` returns OK: everything it wrote commits atomically and durably;
-  //    Transact returns OK once the commit is on stable storage.
+  //    Transact returns OK once the commit is on stable storage and, when
+  //    it deleted or replaced key material (a wrapped or sealed key), once
+  //    the store's files keep no old copy of it, as far as readers in
+  //    progress allow (store/sqlite_store.h, "Shredding").
   //  * `fn` returns an error: nothing it wrote persists, and Transact returns
   //    that error unchanged.
   //  * A conflict with another writer (busy or locked database, in this
@@ -68,8 +71,9 @@ class Store {
   //    of times; then Transact returns Aborted. `fn` may therefore run more
   //    than once and must not have effects outside the transaction that
   //    cannot be repeated.
-  //  * Any other failure to begin or commit returns Internal (or DataLoss
-  //    for a corrupt database) and nothing persists.
+  //  * Any other failure to begin or commit returns Internal (DataLoss for
+  //    a corrupt database, InsufficientStorage for a full disk) and nothing
+  //    persists.
   [[nodiscard]] virtual Status Transact(const TransactionFn& fn) = 0;
 
   // Runs `fn` in a read-only transaction that sees one consistent snapshot

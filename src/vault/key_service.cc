@@ -190,10 +190,24 @@ int AuditStatus(const Status& s) {
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
       return 409;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kInsufficientStorage:
+      return 507;
     default:
       return 500;
   }
 }
+
+// Set by Begin() once it has authorized the caller of the call that
+// Audited() runs on this thread. A call that fails without it came from a
+// caller the vault did not (or did not yet) accept: another tenant's token,
+// the firewall, no policy or role, or input refused before authorization.
+// Such records are rate-limited (audit_writer.h); an authorized caller's
+// are not.
+thread_local bool t_caller_authorized = false;
 
 std::string AuditResult(const Status& s) {
   if (s.ok()) return "Success";
@@ -298,7 +312,10 @@ Result<VaultContext> VaultService::Impl::Begin(const DataCaller& caller,
                          "\r\nVault: " + VaultText(ctx.row));
     }
   }
-  if (permission.name[0] == '\0') return ctx;
+  if (permission.name[0] == '\0') {
+    t_caller_authorized = true;
+    return ctx;
+  }
 
   if (p.enable_rbac_authorization) {
     const std::string resource = VaultResourceId(
@@ -314,7 +331,10 @@ Result<VaultContext> VaultService::Impl::Begin(const DataCaller& caller,
           (permission.family == Family::kRead && role->key_read) ||
           (permission.family == Family::kCrypto && role->key_crypto) ||
           (permission.family == Family::kManage && role->key_manage);
-      if (grants) return ctx;
+      if (grants) {
+        t_caller_authorized = true;
+        return ctx;
+      }
     }
     return KvError(
         StatusCode::kPermissionDenied, "Forbidden/ForbiddenByRbac",
@@ -339,6 +359,7 @@ Result<VaultContext> VaultService::Impl::Begin(const DataCaller& caller,
     if (ContainsIgnoreCase(a.keys, "all") ||
         ContainsIgnoreCase(a.keys, permission.name) ||
         (alternative && ContainsIgnoreCase(a.keys, alternative))) {
+      t_caller_authorized = true;
       return ctx;
     }
   }
@@ -364,7 +385,24 @@ Result<T> VaultService::Impl::Audited(const DataCaller& caller,
   }
   std::string version;
   const env::MonoTime start = env_.clock().Monotonic();
+  store::AuditEvent event{.time = Now(),
+                          .vault = vault,
+                          .caller_tenant_id = caller.identity.tenant_id,
+                          .caller_object_id = caller.identity.object_id,
+                          .caller_app_id = caller.identity.app_id,
+                          .client_ip = caller.client_ip,
+                          .key_name = key,
+                          .operation = operation};
+  // A call runs only when its record can be kept (audit_writer.h).
+  if (Status admitted = audit_.Admit(vault, event); !admitted.ok()) {
+    if (options_.on_operation) {
+      options_.on_operation(operation, AuditResult(admitted), 0);
+    }
+    return admitted;  // Counted in a summary record by Admit.
+  }
+  t_caller_authorized = false;
   Result<T> result = fn(version);
+  const bool outsider = !result.ok() && !t_caller_authorized;
   const Status& status = result.status();
   if (options_.on_operation) {
     options_.on_operation(
@@ -372,17 +410,10 @@ Result<T> VaultService::Impl::Audited(const DataCaller& caller,
         std::chrono::duration<double>(env_.clock().Monotonic() - start)
             .count());
   }
-  audit_.Add({.time = Now(),
-              .vault = vault,
-              .caller_tenant_id = caller.identity.tenant_id,
-              .caller_object_id = caller.identity.object_id,
-              .caller_app_id = caller.identity.app_id,
-              .client_ip = caller.client_ip,
-              .key_name = key,
-              .key_version = version,
-              .operation = operation,
-              .result = AuditResult(status),
-              .status_code = AuditStatus(status)});
+  event.key_version = version;
+  event.result = AuditResult(status);
+  event.status_code = AuditStatus(status);
+  audit_.Add(std::move(event), outsider);
   return result;
 }
 

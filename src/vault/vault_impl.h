@@ -7,37 +7,13 @@
 #include <list>
 #include <thread>
 
+#include "vault/audit_writer.h"
 #include "vault/vault_service.h"
 
 namespace atrest::vault {
 
 // Key Vault errors: `reason` is "code" or "code/innererror".
 Status KvError(StatusCode code, std::string reason, std::string message);
-
-// Audit events are written by a background thread in batches, one
-// transaction each, so that a key operation never waits for an fsync of
-// its own. A crash loses at most the last `kAuditFlushInterval` of events.
-class AuditWriter {
- public:
-  explicit AuditWriter(store::Store& store);
-  ~AuditWriter();  // Flushes what is queued.
-  void Add(store::AuditEvent event);
-  // Writes everything queued so far before returning.
-  void Flush();
-
- private:
-  void Run();
-  store::Store& store_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::condition_variable flushed_;
-  std::deque<store::AuditEvent> queue_;  // Guarded by mu_.
-  uint64_t added_ = 0, written_ = 0;     // Guarded by mu_.
-  // Flush() waits until written_ reaches this; guarded by mu_.
-  uint64_t flush_to_ = 0;
-  bool stop_ = false;  // Guarded by mu_.
-  std::thread thread_;
-};
 
 // One data-plane call's view of its vault, after authorization.
 struct VaultContext {
@@ -77,7 +53,7 @@ class VaultService::Impl {
         options_(options),
         master_seal_(std::move(master_seal)),
         backup_seal_(std::move(backup_seal)),
-        audit_(store) {}
+        audit_(store, env.clock(), options_.audit) {}
 
   int64_t Now() const;
 

@@ -15,8 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::chrono::milliseconds kAuditFlushInterval{200};
-
 Status ArmReason(StatusCode code, std::string reason, std::string message) {
   return Status(code, std::move(message), std::move(reason));
 }
@@ -74,65 +72,6 @@ std::string VaultResourceId(const VaultRef& ref) {
   return resources::ResourceGroupScope(ref.subscription_id,
                                        ref.resource_group) +
          "/providers/Microsoft.KeyVault/vaults/" + ref.name;
-}
-
-// ---- AuditWriter ----
-
-AuditWriter::AuditWriter(store::Store& store)
-    : store_(store), thread_([this] { Run(); }) {}
-
-AuditWriter::~AuditWriter() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
-
-void AuditWriter::Add(store::AuditEvent event) {
-  std::lock_guard lock(mu_);
-  queue_.push_back(std::move(event));
-  ++added_;
-  if (queue_.size() >= 512) cv_.notify_all();
-}
-
-void AuditWriter::Flush() {
-  std::unique_lock lock(mu_);
-  const uint64_t target = added_;
-  flush_to_ = std::max(flush_to_, target);
-  cv_.notify_all();
-  flushed_.wait(lock, [&] { return written_ >= target || stop_; });
-}
-
-void AuditWriter::Run() {
-  std::unique_lock lock(mu_);
-  while (true) {
-    cv_.wait_for(lock, kAuditFlushInterval, [&] {
-      return stop_ || queue_.size() >= 512 || written_ < flush_to_;
-    });
-    if (queue_.empty()) {
-      if (stop_) return;
-      continue;
-    }
-    std::deque<store::AuditEvent> batch;
-    batch.swap(queue_);
-    lock.unlock();
-    Status s = store_.Transact([&](store::Transaction& tx) -> Status {
-      for (const store::AuditEvent& e : batch) {
-        Result<int64_t> seq = tx.audit().Append(e);
-        // An event of a vault purged meanwhile has nowhere to go.
-        if (!seq.ok() && seq.status().code() != StatusCode::kNotFound) {
-          return seq.status();
-        }
-      }
-      return Status::Ok();
-    });
-    (void)s;  // Audit must never fail a key operation; the store logs.
-    lock.lock();
-    written_ += batch.size();
-    flushed_.notify_all();
-  }
 }
 
 // ---- Construction ----

@@ -12,11 +12,13 @@
 // Messages follow the real service's text where it is known and never hold
 // key material or payload values.
 //
-// Every data-plane call is appended to the audit log, whatever its outcome,
-// and every change is published on the EventBus after it commits. A call
-// naming a key outside Key Vault's rules (1-127 letters, digits and '-') is
-// refused with BadParameter before anything, the audit log included, sees
-// the name.
+// Every data-plane call is appended to the audit log, whatever its outcome
+// (compactly and rate-limited for callers refused by authorization, refused
+// with 503 "ServiceUnavailable" before it runs while the log's queue is
+// full: vault/audit_writer.h), and every change is published on the
+// EventBus after it commits. A call naming a key outside Key Vault's rules
+// (1-127 letters, digits and '-') is refused with BadParameter before
+// anything, the audit log included, sees the name.
 //
 // Key material: software keys are sealed by the vault's master key
 // (AES-256-GCM, associated data = vault, key name and version); the master
@@ -47,6 +49,7 @@
 #include "keys/root_key.h"
 #include "resources/resource_manager.h"
 #include "store/store.h"
+#include "vault/audit_writer.h"
 #include "vault/config.h"
 #include "vault/events.h"
 
@@ -134,6 +137,9 @@ struct VaultServiceOptions {
   std::function<void(std::string_view operation, std::string_view result,
                      double seconds)>
       on_operation;
+  // The audit log's queue and its limits for refused callers
+  // (vault/audit_writer.h).
+  AuditWriterOptions audit;
 };
 
 class VaultService {

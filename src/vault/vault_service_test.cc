@@ -15,9 +15,11 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -2020,6 +2022,97 @@ TEST_F(VaultServiceTest, AuditRecordsCallsWithoutPayloads) {
   // Only callers who may read the vault see its audit log.
   EXPECT_REFUSED(vaults_->ReadAudit(bob, Ref("kv-audit"), 0, 100),
                  StatusCode::kPermissionDenied, "AuthorizationFailed");
+}
+
+// While the audit log's queue is full (here: the disk is full, so nothing
+// drains), calls are refused before they run, with 503 ServiceUnavailable,
+// and counted; once the disk has room, every record arrives.
+TEST_F(VaultServiceTest, CallsAreRefusedBeforeTheyRunWhileTheAuditQueueIsFull) {
+  ASSERT_NO_FATAL_FAILURE(MakeVault("kv-queue"));
+  ASSERT_OK(Import("kv-queue", "k1"));
+  // Shared: the store outlives this test's body.
+  auto full = std::make_shared<std::atomic<bool>>(false);
+  vaults_.reset();
+  rm_.reset();
+  store_.reset();
+  store::SqliteStoreOptions so{.data_dir = dir_.path()};
+  so.simulate_full_disk = [full] { return full->load(); };
+  ASSERT_OK_AND_ASSIGN(store_, store::SqliteStore::Open(so));
+  rm_ = std::make_unique<resources::ResourceManager>(*store_, env_);
+  VaultServiceOptions vo;
+  vo.audit.max_queued = 3;
+  vo.audit.flush_interval = std::chrono::milliseconds(10);
+  ASSERT_OK_AND_ASSIGN(
+      vaults_, VaultService::Create(*store_, env_, *root_key_, *rm_,
+                                    HsmEnvironment::token(), events_, vo));
+  *full = true;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(vaults_->GetKey(Owner(), {"kv-queue", "k1", ""}));
+  }
+  EXPECT_REFUSED(vaults_->GetKey(Owner(), {"kv-queue", "k1", ""}),
+                 StatusCode::kUnavailable, "ServiceUnavailable");
+  EXPECT_REFUSED(vaults_->CreateKey(Owner(), "kv-queue", "k2", {.kty = "RSA"}),
+                 StatusCode::kUnavailable, "ServiceUnavailable");
+  *full = false;
+  ASSERT_OK_AND_ASSIGN(std::vector<store::AuditEvent> events,
+                       vaults_->ReadAudit(owner_, Ref("kv-queue"), 0, 100));
+  ASSERT_GE(events.size(), 4u);
+  const store::AuditEvent& summary = events.back();
+  EXPECT_EQ(summary.operation, AuditWriter::kSummaryOperation);
+  EXPECT_EQ(summary.result, "AuditQueueFull");
+  EXPECT_EQ(summary.status_code, 503);
+  EXPECT_EQ(summary.count, 2);
+  EXPECT_EQ(std::count_if(events.begin(), events.end(),
+                          [](const store::AuditEvent& e) {
+                            return e.operation == "KeyGet";
+                          }),
+            3);
+  // The refused create never ran.
+  EXPECT_REFUSED(vaults_->GetKey(Owner(), {"kv-queue", "k2", ""}),
+                 StatusCode::kNotFound, "KeyNotFound");
+}
+
+// Callers the vault refuses (no policy; another tenant) cannot grow its
+// log without bound: their records are compact and rate-limited, and the
+// rest are counted in summary records. The vault's own callers are not
+// limited, but their overlong names are stored compactly too.
+TEST_F(VaultServiceTest, RefusedCallersCannotGrowTheAuditLogUnbounded) {
+  ASSERT_NO_FATAL_FAILURE(MakeVault("kv-flood"));
+  identity::Caller bob = NewPrincipal("bob", tenant_);
+  identity::Caller eve = NewPrincipal("eve", NewTenant("t-eve"));
+  const std::string huge(30000, 'n');
+  // Whichever refusal each gets (the name is not a valid key name, too).
+  for (int i = 0; i < 150; ++i) {
+    EXPECT_FALSE(vaults_
+                     ->GetKey(As(bob, "10.1.1.1"),
+                              {"kv-flood", huge + std::to_string(i), ""})
+                     .ok());
+    EXPECT_FALSE(vaults_
+                     ->GetKey(As(eve, "10.2.2.2"),
+                              {"kv-flood", huge, std::string(5000, 'v')})
+                     .ok());
+  }
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_FALSE(vaults_->GetKey(Owner(), {"kv-flood", huge, ""}).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<store::AuditEvent> events,
+                       vaults_->ReadAudit(owner_, Ref("kv-flood"), 0, 1000));
+  const AuditWriterOptions limits;
+  std::map<std::string, int64_t> calls;  // Caller -> calls accounted for.
+  std::map<std::string, size_t> records;
+  for (const store::AuditEvent& e : events) {
+    EXPECT_LE(e.key_name.size(), 64u);
+    EXPECT_LE(e.key_version.size(), 64u);
+    calls[e.caller_object_id] += e.count;
+    ++records[e.caller_object_id];
+  }
+  EXPECT_EQ(calls[bob.object_id], 150);
+  EXPECT_EQ(calls[eve.object_id], 150);
+  EXPECT_EQ(calls[owner_.object_id], 30);
+  // A refused caller: its burst, then one summary per result.
+  EXPECT_LE(records[bob.object_id], size_t(limits.refused_burst) + 2);
+  EXPECT_LE(records[eve.object_id], size_t(limits.refused_burst) + 2);
+  EXPECT_EQ(records[owner_.object_id], 30u);
 }
 
 }  // namespace
