@@ -4,12 +4,12 @@
 #include <cctype>
 #include <vector>
 
+#include "resources/names.h"
+
 namespace atrest::resources {
 namespace {
 
 constexpr size_t kMaxScope = 2048;
-constexpr size_t kMaxSegment = 260;
-constexpr size_t kMaxGroup = 90;
 
 Status Invalid(std::string why) {
   return Status(StatusCode::kInvalidArgument,
@@ -17,9 +17,12 @@ Status Invalid(std::string why) {
                 "InvalidScope");
 }
 
-bool SegmentChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-         c == '(' || c == ')' || c == '-';
+// A provider namespace ("Microsoft.KeyVault") or a resource type ("vaults").
+bool TypeWord(std::string_view s) {
+  return !s.empty() && s.size() <= 64 &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.';
+         });
 }
 
 bool Keyword(std::string_view segment, std::string_view keyword) {
@@ -53,16 +56,12 @@ Result<std::string> NormalizeScope(std::string_view scope) {
     if (s == "." || s == "..") {
       return Invalid("it has a '.' or '..' segment");
     }
-    if (s.size() > kMaxSegment ||
-        !std::all_of(s.begin(), s.end(), SegmentChar)) {
-      return Invalid("a segment is not 1 to " + std::to_string(kMaxSegment) +
-                     " letters, digits or ._()-");
-    }
   }
   const size_t n = segments.size();
   if (n < 2 || !Keyword(segments[0], "subscriptions")) {
     return Invalid("it must start with /subscriptions/<subscription id>");
   }
+  RETURN_IF_ERROR(ValidateResourceName(segments[1]));
   std::string out = "/subscriptions/" + std::string(segments[1]);
   if (n == 2) return out;
   if (n < 4 || !Keyword(segments[2], "resourceGroups")) {
@@ -70,13 +69,8 @@ Result<std::string> NormalizeScope(std::string_view scope) {
         "below a subscription, a scope continues with "
         "/resourceGroups/<group>");
   }
-  const std::string_view group = segments[3];
-  if (group.size() > kMaxGroup || group.back() == '.') {
-    return Invalid(
-        "a resource group name is 1 to 90 characters, not ending "
-        "in '.'");
-  }
-  out += "/resourceGroups/" + std::string(group);
+  RETURN_IF_ERROR(ValidateGroupName(segments[3]));
+  out += "/resourceGroups/" + std::string(segments[3]);
   if (n == 4) return out;
   // providers/<namespace>/<type>/<name>, then <type>/<name> pairs.
   if (!Keyword(segments[4], "providers") || n < 8 || (n - 6) % 2 != 0) {
@@ -86,6 +80,16 @@ Result<std::string> NormalizeScope(std::string_view scope) {
   }
   out += "/providers";
   for (size_t i = 5; i < n; ++i) {
+    // Namespace and types at 5, 6, 8, ...; names at 7, 9, ...
+    if (i == 5 || i % 2 == 0) {
+      if (!TypeWord(segments[i])) {
+        return Invalid(
+            "a provider namespace or resource type is 1 to 64 letters, "
+            "digits or '.'");
+      }
+    } else {
+      RETURN_IF_ERROR(ValidateResourceName(segments[i]));
+    }
     out += "/";
     out += segments[i];
   }

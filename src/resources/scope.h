@@ -6,8 +6,10 @@
 //   /subscriptions/{subscription}/resourceGroups/{group}
 //   /subscriptions/{subscription}/resourceGroups/{group}/providers/
 //       {namespace}/{type}/{name}[/{type}/{name}]...
-// where every segment is 1 to 260 characters of [A-Za-z0-9._()-] and none
-// is "." or ".."; a group is at most 90 characters and does not end in '.'.
+// where no segment is empty, "." or ".."; the subscription and the names
+// follow ValidateResourceName, the group ValidateGroupName (resources/
+// names.h, whose reasons a refusal then carries), namespaces and types are
+// 1 to 64 letters, digits or '.'.
 // The keywords match ignoring case and come out as written above; names
 // keep their case (scopes compare ignoring case, resources/roles.h). Path
 // parameters arrive decoded, so "rg%2F..%2Fother" is the group
@@ -24,8 +26,8 @@
 
 namespace atrest::resources {
 
-// The normal form of `scope`, or InvalidArgument (reason "InvalidScope")
-// saying what is wrong with it.
+// The normal form of `scope`, or InvalidArgument saying what is wrong with
+// it: reason "InvalidScope" for the shape, else the reason of the part.
 Result<std::string> NormalizeScope(std::string_view scope);
 
 }  // namespace atrest::resources

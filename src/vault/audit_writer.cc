@@ -172,7 +172,8 @@ bool AuditWriter::TakeRefused(const store::AuditEvent& e, env::MonoTime now) {
 }
 
 void AuditWriter::Coalesce(store::AuditEvent e, env::MonoTime now) {
-  SummaryKey key{e.vault, e.status_code, e.result};
+  SummaryKey key{e.vault, e.caller_tenant_id + "/" + e.caller_object_id,
+                 e.status_code, e.result};
   auto it = summaries_.find(key);
   if (it == summaries_.end()) {
     if (summaries_.size() >= options_.max_tracked) {

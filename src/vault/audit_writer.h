@@ -111,7 +111,9 @@ class AuditWriter {
     env::MonoTime last{};
   };
   // (vault, status code, result) -> pending count.
-  using SummaryKey = std::tuple<std::string, int, std::string>;
+  // Vault, caller ("tenant/object"), status code, result: a summary counts
+  // the calls of one caller, so the identity it names made all of them.
+  using SummaryKey = std::tuple<std::string, std::string, int, std::string>;
   struct Summary {
     int64_t count = 0;
     env::MonoTime first{};

@@ -376,13 +376,11 @@ Result<T> VaultService::Impl::Audited(const DataCaller& caller,
                                       const std::string& vault,
                                       const char* operation,
                                       const std::string& key, Fn&& fn) {
-  // A name from the request path is checked before anything is recorded:
-  // the audit log stores it and every later listing of the log echoes it.
-  // Key Vault answers a name outside its rules this way for every
-  // operation, whoever the caller is.
-  if (!key.empty() && !ValidKeyName(key)) {
-    return BadParameter("The request URI contains an invalid name: " + key);
-  }
+  // A name from the request path outside Key Vault's rules is refused for
+  // every operation, whoever the caller is, before anything looks it up;
+  // the refusal is recorded like any refused call, with the name in its
+  // compact form (audit_writer.h), so an outsider cannot grow the log.
+  const bool bad_name = !key.empty() && !ValidKeyName(key);
   std::string version;
   const env::MonoTime start = env_.clock().Monotonic();
   store::AuditEvent event{.time = Now(),
@@ -401,7 +399,11 @@ Result<T> VaultService::Impl::Audited(const DataCaller& caller,
     return admitted;  // Counted in a summary record by Admit.
   }
   t_caller_authorized = false;
-  Result<T> result = fn(version);
+  Result<T> result =
+      bad_name ? Result<T>(BadParameter(
+                     "The request URI contains an invalid name: key names "
+                     "are 1-127 letters, digits and '-'."))
+               : fn(version);
   const bool outsider = !result.ok() && !t_caller_authorized;
   const Status& status = result.status();
   if (options_.on_operation) {
