@@ -474,12 +474,14 @@ http::Response FileContent(http::Request& r, Services& s,
   // costs some segments being decrypted twice.
   static constexpr uint64_t kSegment =
       crypto::stream_format::kDefaultSegmentSize;
-  // The first window is decrypted before the response starts, so content
+  // The first segment is decrypted before the response starts, so content
   // that fails authentication there (or cannot be read) is answered in this
   // API's error shape, with a generic message; later failures can only cut
-  // the body short.
+  // the body short (and are logged by the server with the request id).
   if (state->next < state->end) {
-    const uint64_t n = std::min(kWindow, state->end - state->next);
+    const uint64_t n =
+        std::min(state->end, (state->next / kSegment + 1) * kSegment) -
+        state->next;
     Status read = d->Read(state->next, n, [&](ByteView p) {
       state->pending.insert(state->pending.end(), p.begin(), p.end());
       return Status::Ok();
