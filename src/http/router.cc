@@ -181,6 +181,14 @@ Response Router::NotFoundResponse(const RouteMatch& match) {
                       "No such endpoint for this host and path.");
 }
 
+std::vector<Router::Listed> Router::Routes() const {
+  std::vector<Listed> out;
+  for (const HostEntry& h : hosts_) {
+    for (const auto& r : h.routes) out.push_back({r.get(), h.surface});
+  }
+  return out;
+}
+
 size_t Router::LargestHeaderLimit() const {
   size_t largest = 0;
   for (const HostEntry& h : hosts_) {

@@ -115,6 +115,15 @@ class Router {
   // match that was not found.
   static Response NotFoundResponse(const RouteMatch& match);
 
+  // Every route with its host's surface, hosts and routes in the order they
+  // were added. For tools and tests that must cover every route (the
+  // hostile-input sweep), so a route added later is included by itself.
+  struct Listed {
+    const Route* route;
+    Surface surface;
+  };
+  std::vector<Listed> Routes() const;
+
   // The largest max_header_bytes over all routes: the parser's limit before
   // the route (and its own smaller limit) is known. 16 KiB when empty.
   size_t LargestHeaderLimit() const;

@@ -155,6 +155,22 @@ TEST_F(RouterTest, SurfaceIsDeclaredPerHostAndReportedEvenWhenNotFound) {
             Surface::kGeneric);
 }
 
+TEST_F(RouterTest, RoutesListsEveryRouteWithItsHostsSurface) {
+  ASSERT_TRUE(router_.SetSurface("*.vault.localhost", Surface::kKeyVault).ok());
+  size_t vault = 0, total = 0;
+  for (const Router::Listed& l : router_.Routes()) {
+    ++total;
+    if (l.route->host_pattern == "*.vault.localhost") {
+      ++vault;
+      EXPECT_EQ(l.surface, Surface::kKeyVault);
+    }
+  }
+  EXPECT_EQ(vault, 3u);  // The three of SetUp().
+  EXPECT_GT(total, vault);
+  ASSERT_TRUE(router_.Add("localhost", "GET", "/new", {}, Named("n")).ok());
+  EXPECT_EQ(router_.Routes().size(), total + 1);
+}
+
 TEST_F(RouterTest, LargestHeaderLimit) {
   EXPECT_EQ(router_.LargestHeaderLimit(), 16u * 1024);
   RouteLimits big;

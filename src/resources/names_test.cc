@@ -9,9 +9,6 @@
 namespace atrest::resources {
 namespace {
 
-constexpr const char* kSub =
-    "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590";
-
 TEST(NamesTest, GuidsAreEightFourFourFourTwelveHexDigits) {
   EXPECT_TRUE(IsGuid("6f4c6a52-9d3c-4b1e-8f6e-0c5d2a7b9e11"));
   EXPECT_TRUE(IsGuid("6F4C6A52-9D3C-4B1E-8F6E-0C5D2A7B9E11"));
