@@ -19,12 +19,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
 
 #include "env/env.h"
+#include "http/log_lines.h"
 
 namespace atrest::http {
 
@@ -45,13 +45,12 @@ struct AccessRecord {
 
 class AccessLog {
  public:
-  // Receives one complete line, without the trailing newline.
-  using Sink = std::function<void(std::string_view line)>;
+  using Sink = LogLines::Sink;
 
   // Writes lines (with '\n', flushed) to `out`, borrowed: it must outlive
   // this object.
-  explicit AccessLog(std::ostream& out);
-  explicit AccessLog(Sink sink) : sink_(std::move(sink)) {}
+  explicit AccessLog(std::ostream& out) : lines_(out) {}
+  explicit AccessLog(Sink sink) : lines_(std::move(sink)) {}
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
@@ -61,8 +60,7 @@ class AccessLog {
   static std::string Format(const AccessRecord& record);
 
  private:
-  std::mutex mu_;
-  Sink sink_;  // Called under mu_.
+  LogLines lines_;
 };
 
 }  // namespace atrest::http

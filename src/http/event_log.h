@@ -22,13 +22,13 @@
 #define ATREST_HTTP_EVENT_LOG_H_
 
 #include <functional>
-#include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
 #include "env/env.h"
+#include "http/log_lines.h"
 
 namespace atrest::http {
 
@@ -45,13 +45,12 @@ struct EventRecord {
 
 class EventLog {
  public:
-  // Receives one complete line, without the trailing newline.
-  using Sink = std::function<void(std::string_view line)>;
+  using Sink = LogLines::Sink;
 
   // Writes lines (with '\n', flushed) to `out`, borrowed: it must outlive
   // this object.
-  explicit EventLog(std::ostream& out);
-  explicit EventLog(Sink sink) : sink_(std::move(sink)) {}
+  explicit EventLog(std::ostream& out) : lines_(out) {}
+  explicit EventLog(Sink sink) : lines_(std::move(sink)) {}
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
 
@@ -61,8 +60,7 @@ class EventLog {
   static std::string Format(const EventRecord& record);
 
  private:
-  std::mutex mu_;
-  Sink sink_;  // Called under mu_.
+  LogLines lines_;
 };
 
 }  // namespace atrest::http

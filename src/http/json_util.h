@@ -15,6 +15,12 @@ namespace atrest::http {
 // control characters are escaped as \u00XX.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// Appends `,"name":"value"` (`value` escaped as AppendJsonString does) and
+// `,"name":number`: the fields after the first of a log line's object.
+void AppendJsonField(std::string& out, std::string_view name,
+                     std::string_view value);
+void AppendJsonNumber(std::string& out, std::string_view name, long long value);
+
 // "2024-05-01T12:00:00.000123Z": RFC 3339, UTC, microseconds.
 std::string FormatRfc3339Micros(env::WallTime t);
 
